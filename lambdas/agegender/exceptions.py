@@ -1,0 +1,27 @@
+"""Domain errors of the runtime library; each carries a stable, Rekognition-style code."""
+
+from __future__ import annotations
+
+
+class AgeGenderError(Exception):
+    """Base class: ``code`` is what a result's ``Error.Code`` says."""
+
+    code = "InternalError"
+
+
+class ModelContractError(AgeGenderError):
+    """The model file does not match its contract (input size, outputs, label version)."""
+
+    code = "ModelContractError"
+
+
+class RuntimeUnavailableError(AgeGenderError):
+    """Neither ``ai_edge_litert`` nor ``tflite_runtime`` can be imported."""
+
+    code = "RuntimeUnavailable"
+
+
+class InvalidAgeGroupTableError(AgeGenderError, ValueError):
+    """An age-group table specification cannot be parsed."""
+
+    code = "InvalidConfiguration"

@@ -1,0 +1,82 @@
+"""The one definition of how a face crop becomes the classifier's input.
+
+Training (``training.dataset``) and inference (``agegender.classifier``) both call
+``prepare_face``; nothing else resizes or normalises faces. Normalisation (scaling
+pixels to [-1, 1]) lives inside the model graph, so the model's input contract is just
+"RGB, uint8 0..255, INPUT_SIZE x INPUT_SIZE".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+COLOR_ORDER = "RGB"
+#: Pillow's bilinear resize is antialiased (its support widens when shrinking).
+RESAMPLE = Image.Resampling.BILINEAR
+#: Transparent pixels are composited over this colour before classification.
+BACKGROUND_RGB = (255, 255, 255)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any pillow image mode to 8-bit RGB.
+
+    Alpha (RGBA, LA, palette transparency) is composited over ``BACKGROUND_RGB``;
+    16/32-bit integer and float greyscale are scaled to 8 bits rather than clipped;
+    CMYK, YCbCr, LAB, HSV, bilevel and palette go through pillow's conversions.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _wide_grey_to_rgb(image)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, BACKGROUND_RGB)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
+    pixels = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        lo, hi = float(np.nanmin(pixels, initial=0.0)), float(np.nanmax(pixels, initial=1.0))
+        scaled = (pixels - lo) / (hi - lo if hi > lo else 1.0) * 255.0
+    else:
+        # 16-bit data (pillow keeps "I;16" values as 0..65535, "I" may be wider).
+        peak = 65535.0 if pixels.max(initial=0) <= 65535 else float(pixels.max())
+        scaled = pixels / peak * 255.0
+    grey = Image.fromarray(np.clip(np.rint(np.nan_to_num(scaled)), 0, 255).astype(np.uint8), mode="L")
+    return grey.convert("RGB")
+
+
+def center_square(image: Image.Image) -> Image.Image:
+    """The largest centred square of ``image`` (face crops are square; others are trimmed, not squashed)."""
+    width, height = image.size
+    if width == height:
+        return image
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def prepare_face(face: Image.Image, size: int) -> np.ndarray:
+    """Turn one face crop into the model input: ``(size, size, 3)`` uint8 RGB.
+
+    Args:
+        face: a face crop framed like the training crops (UTKFace's aligned faces).
+        size: the model's input side, from its contract.
+    """
+    rgb = center_square(to_rgb(face))
+    if rgb.size != (size, size):
+        rgb = rgb.resize((size, size), RESAMPLE)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def prepare_faces(faces: list[Image.Image], size: int) -> np.ndarray:
+    """Batch version of ``prepare_face``: ``(N, size, size, 3)`` uint8."""
+    if not faces:
+        return np.zeros((0, size, size, 3), dtype=np.uint8)
+    return np.stack([prepare_face(face, size) for face in faces])

@@ -1,0 +1,84 @@
+"""Shared fixtures: small data the tests make themselves (never the UTKFace images)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_UTKFACE = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
+SHIPPED_MODEL = REPO_ROOT / "models" / "agegender.tflite"
+
+MALFORMED_NAMES = (
+    "61_1_20170109150557335.jpg.chip.jpg",  # race missing
+    "55_0_0_20170116232725357jpg.chip.jpg",  # no dot before jpg
+    "24_0_1_20170116220224657 .jpg.chip.jpg",  # stray space
+    "abc_0_1_20170116220224657.jpg.chip.jpg",  # age not a number
+)
+
+
+def synthetic_face(age: int, gender: int, size: int = 48, seed: int = 0) -> Image.Image:
+    """A face-like image whose colours carry the labels, so a tiny model can learn something."""
+    rng = np.random.default_rng(seed)
+    base = np.array([200, 80, 80] if gender else [80, 80, 200], dtype=np.float64)
+    shade = 0.4 + 0.6 * (age / 100)
+    pixels = base * shade + rng.normal(0, 12, (size, size, 3))
+    yy, xx = np.mgrid[:size, :size]
+    oval = ((yy - size / 2) / (size * 0.45)) ** 2 + ((xx - size / 2) / (size * 0.35)) ** 2 < 1
+    pixels[~oval] = 30
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def synthetic_utkface_files(count: int, size: int = 48) -> dict[str, bytes]:
+    """``count`` well-named JPEGs plus the malformed names, as ``{file name: bytes}``."""
+    rng = np.random.default_rng(7)
+    files = {}
+    for i in range(count):
+        age, gender, race = int(rng.integers(1, 90)), int(rng.integers(0, 2)), int(rng.integers(0, 5))
+        buffer = io.BytesIO()
+        synthetic_face(age, gender, size, seed=i).save(buffer, format="JPEG", quality=90)
+        files[f"{age}_{gender}_{race}_2017011{i:010d}.jpg.chip.jpg"] = buffer.getvalue()
+    for name in MALFORMED_NAMES:
+        buffer = io.BytesIO()
+        synthetic_face(30, 0, size).save(buffer, format="JPEG")
+        files[name] = buffer.getvalue()
+    return files
+
+
+def write_utkface_archive(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(f"UTKFace/{name}")
+            info.size = len(blob)
+            archive.addfile(info, io.BytesIO(blob))
+    return path
+
+
+@pytest.fixture(scope="session")
+def utkface_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A channel folder holding a UTKFace-like ``.tar.gz`` of 160 synthetic faces."""
+    channel = tmp_path_factory.mktemp("channel")
+    write_utkface_archive(channel / "UTKFace.tar.gz", synthetic_utkface_files(160))
+    return channel
+
+
+@pytest.fixture
+def shipped_model() -> Path:
+    if not SHIPPED_MODEL.exists():
+        pytest.fail(f"the shipped model is missing: {SHIPPED_MODEL} (run `make train`)")
+    return SHIPPED_MODEL
+
+
+@pytest.fixture
+def utkface_dir() -> Path:
+    if not (SHARED_UTKFACE / "UTKFace.tar.gz").exists():
+        pytest.skip(f"needs the UTKFace archive at {SHARED_UTKFACE}")
+    return SHARED_UTKFACE

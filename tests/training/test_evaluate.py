@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from training.dataset import FaceDataset
+from training.evaluate import compute_metrics, write_plots
+
+
+@pytest.fixture
+def hand_made():
+    """Six faces whose metrics are worked out by hand below."""
+    return {
+        "true_ages": np.array([5, 25, 30, 70, 40, 110]),  # 110 counts as 100
+        "true_genders": np.array([0, 1, 1, 0, 1, 0]),
+        "races": np.array([0, 0, 1, 1, 2, 2]),
+        "p_female": np.array([0.1, 0.8, 0.4, 0.3, 0.9, 0.6]),  # faces 2 and 5 wrong
+        "pred_ages": np.array([7.0, 25.0, 33.0, 60.0, 40.0, 96.0]),
+        "pred_age_std": np.array([1.0, 2.0, 2.0, 4.0, 1.0, 5.0]),
+    }
+
+
+def test_metrics_of_a_hand_made_set(hand_made):
+    m = compute_metrics(**hand_made)
+    assert m["faces"] == 6
+    assert m["gender_accuracy"] == pytest.approx(4 / 6)
+    assert m["gender"]["confusion_matrix"] == [[2, 1], [1, 2]]
+    assert m["gender"]["per_class"]["Female"] == pytest.approx({"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3})
+    assert m["age_mae"] == pytest.approx((2 + 0 + 3 + 10 + 0 + 4) / 6)
+    assert m["age_bias"] == pytest.approx((2 + 0 + 3 - 10 + 0 - 4) / 6)
+    # Adience groups: true 4-6,25-32,25-32,60-,38-43,60- vs predicted 8-12,25-32,25-32,60-,38-43,60-
+    assert m["adience_exact_accuracy"] == pytest.approx(5 / 6)
+    assert m["adience_one_off_accuracy"] == pytest.approx(1.0)
+    assert m["by_race"]["White"] == {"count": 2, "gender_accuracy": 1.0, "age_mae": 1.0}
+    assert m["by_race"]["Black"] == {"count": 2, "gender_accuracy": 0.5, "age_mae": 6.5}
+    assert m["by_race"]["Indian"] == {"count": 0}
+    assert m["race_gender_accuracy_gap"] == pytest.approx(50.0)
+    assert m["by_age_group"]["senior"]["count"] == 2
+    assert m["by_age_group"]["teen"] == {"count": 0}
+    # Ranges: [6,8] [23,27] [31,35] [56,64] [39,41] [91,100]: the truth is inside for faces 1, 4 and 5
+    assert m["age_range_coverage"] == pytest.approx(3 / 6)
+
+
+def test_plots_are_written(hand_made, tmp_path):
+    m = compute_metrics(**hand_made)
+    faces = FaceDataset(
+        images=np.zeros((6, 16, 16, 3), dtype=np.uint8),
+        ages=hand_made["true_ages"],
+        genders=hand_made["true_genders"],
+        races=hand_made["races"],
+        names=np.array([f"f{i}" for i in range(6)]),
+        splits=np.array(["test"] * 6),
+    )
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "epoch,gender_acc,val_gender_acc,age_probs_age_mae,val_age_probs_age_mae\n0,0.6,0.7,12,11\n1,0.8,0.8,9,9\n"
+    )
+    written = write_plots(tmp_path, m, faces, hand_made["pred_ages"], hand_made["p_female"], history)
+    names = {p.name for p in written}
+    assert names == {
+        "label_distributions.png", "gender_confusion.png", "age_error_by_group.png", "per_group.png",
+        "sample_predictions.png", "training_curves.png",
+    }  # fmt: skip
+    assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written)

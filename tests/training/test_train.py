@@ -1,0 +1,75 @@
+"""A tiny end-to-end training run under the SageMaker environment contract."""
+
+import json
+
+import keras
+import pytest
+
+from training import train
+
+pytestmark = pytest.mark.slow
+
+TINY = ["--input_size", "32", "--width", "0.25", "--batch_size", "16", "--representative_images", "16"]
+
+
+@pytest.fixture
+def sagemaker_env(monkeypatch, tmp_path, utkface_archive):
+    dirs = {"model": tmp_path / "opt/ml/model", "output": tmp_path / "opt/ml/output/data"}
+    monkeypatch.setenv("SM_CHANNEL_TRAINING", str(utkface_archive))
+    monkeypatch.setenv("SM_MODEL_DIR", str(dirs["model"]))
+    monkeypatch.setenv("SM_OUTPUT_DATA_DIR", str(dirs["output"]))
+    dirs["checkpoints"] = tmp_path / "checkpoints"
+    dirs["ship"] = tmp_path / "ship"
+    return dirs
+
+
+def test_hyperparameters_are_explicit_and_unknown_ones_ignored(sagemaker_env):
+    args = train.parse_args(["--augment", "false", "--epochs", "3", "--model_dir", "s3://bucket/job/model", "--x", "1"])
+    assert args.augment is False
+    assert args.epochs == 3
+    assert args.sm_model_dir == sagemaker_env["model"]
+    assert args.output_data_dir == sagemaker_env["output"]
+    assert train.parse_args(["--augment", "TRUE"]).augment is True
+    with pytest.raises(SystemExit):
+        train.parse_args(["--augment"])  # no store_true flags: a value is required
+
+
+def test_train_export_evaluate_ship(sagemaker_env):
+    argv = [*TINY, "--epochs", "2", "--model_dir", "s3://bucket/job/model", "--checkpoint_dir",
+            str(sagemaker_env["checkpoints"]), "--ship_dir", str(sagemaker_env["ship"])]  # fmt: skip
+    assert train.main(argv) == 0
+    model_dir, output = sagemaker_env["model"], sagemaker_env["output"]
+    assert (model_dir / "1" / "saved_model.pb").exists()
+    for quantization in ("float32", "int8"):
+        assert (model_dir / f"agegender_{quantization}.tflite").stat().st_size > 1000
+        assert (model_dir / f"agegender_{quantization}.contract.json").exists()
+    parity = json.loads((model_dir / "parity.json").read_text())
+    assert parity["reports"]["float32"]["passed"]  # float32 must match Keras exactly enough
+    assert parity["reports"]["float32"]["gender_agreement"] == 1.0
+    run = json.loads((output / "run.json").read_text())
+    assert run["shipped"] == f"agegender_{parity['shipped']}.tflite"
+    assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap"}
+    metrics = json.loads((output / "evaluation" / "metrics.json").read_text())
+    assert metrics["model"]["quantization"] == parity["shipped"]
+    assert (output / "evaluation" / "training_curves.png").exists()
+    assert (sagemaker_env["ship"] / "agegender.tflite").exists()
+    assert (sagemaker_env["ship"] / "agegender.contract.json").exists()
+    assert (sagemaker_env["ship"] / "evaluation" / "metrics.json").exists()
+    assert (output / "model.keras").exists()
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt("simulated preemption")
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(sagemaker_env):
+    argv = [*TINY, "--epochs", "3", "--evaluate", "false", "--checkpoint_dir", str(sagemaker_env["checkpoints"])]
+    with pytest.raises(KeyboardInterrupt):
+        train.train(train.parse_args(argv), extra_callbacks=(_Interrupt(),))
+    assert any(sagemaker_env["checkpoints"].iterdir())
+    train.train(train.parse_args(argv))
+    history = (sagemaker_env["output"] / "history.csv").read_text().splitlines()
+    epochs = [line.split(",")[0] for line in history[1:]]
+    assert epochs == ["0", "1", "2"], history  # epoch 2 ran once, after the restart; 0 and 1 were not redone

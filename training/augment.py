@@ -1,0 +1,62 @@
+"""Training-time augmentation as Keras 3 layers (identity at evaluation and export).
+
+The set: horizontal flip, small rotation, shift, zoom, brightness/contrast (as in the seed
+studies), plus random crops. The layers are backend-agnostic, so the same pipeline runs on
+TensorFlow here and on JAX on a GPU machine.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="agegender")
+class RandomResizedCrop(layers.Layer):
+    """Crop a random square window (``min_scale``..1 of the side) and resize it back to the input size.
+
+    Each image gets its own window; at inference the layer passes images through unchanged.
+    """
+
+    def __init__(self, min_scale: float = 0.8, seed: int | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.min_scale = min_scale
+        self.seed = seed
+        self._rng = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        batch = ops.shape(images)[0]
+        height = ops.cast(ops.shape(images)[1], "float32")
+        width = ops.cast(ops.shape(images)[2], "float32")
+        scale = keras.random.uniform((batch, 1), self.min_scale, 1.0, seed=self._rng)
+        off_x = keras.random.uniform((batch, 1), 0.0, 1.0, seed=self._rng) * (1.0 - scale) * width
+        off_y = keras.random.uniform((batch, 1), 0.0, 1.0, seed=self._rng) * (1.0 - scale) * height
+        zeros = ops.zeros_like(scale)
+        # Output pixel (x, y) samples input (scale*x + off_x, scale*y + off_y).
+        transform = ops.concatenate([scale, zeros, off_x, zeros, scale, off_y, zeros, zeros], axis=1)
+        return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict[str, object]:
+        return {**super().get_config(), "min_scale": self.min_scale, "seed": self.seed}
+
+
+def build_augmenter(input_size: int, seed: int) -> keras.Sequential:
+    """The augmentation pipeline for ``(N, S, S, 3)`` float images in 0..255."""
+    return keras.Sequential(
+        [
+            keras.Input((input_size, input_size, 3)),
+            layers.RandomFlip("horizontal", seed=seed),
+            RandomResizedCrop(min_scale=0.85, seed=seed + 1),
+            layers.RandomRotation(0.03, fill_mode="reflect", seed=seed + 2),  # +-11 degrees
+            layers.RandomTranslation(0.05, 0.05, fill_mode="reflect", seed=seed + 3),
+            layers.RandomZoom((-0.08, 0.08), fill_mode="reflect", seed=seed + 4),
+            layers.RandomBrightness(0.15, value_range=(0.0, 255.0), seed=seed + 5),
+            layers.RandomContrast(0.2, value_range=(0.0, 255.0), seed=seed + 6),
+        ],
+        name="augment",
+    )

@@ -1,0 +1,284 @@
+"""Evaluate a TFLite model on a UTKFace split, through the Lambda's own inference code.
+
+    python -m training.evaluate --model models/agegender.tflite --split test --output_dir models/evaluation
+
+Writes ``metrics.json`` and PNG plots: label distributions, gender confusion matrix,
+age error by age group, per-race figures, a grid of sample predictions, training curves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from agegender import labels
+from agegender.classifier import AgeGenderClassifier
+from training.dataset import FaceDataset, label_summary, load_faces
+
+log = logging.getLogger(__name__)
+
+
+def _gender_report(truth: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
+    matrix = np.zeros((2, 2), dtype=int)  # rows: true Male/Female, columns: predicted
+    np.add.at(matrix, (truth, predicted), 1)
+    per_class = {}
+    for index, name in enumerate(labels.GENDERS):
+        tp = matrix[index, index]
+        precision = tp / max(1, matrix[:, index].sum())
+        recall = tp / max(1, matrix[index, :].sum())
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+    return {"labels": list(labels.GENDERS), "confusion_matrix": matrix.tolist(), "per_class": per_class}
+
+
+def compute_metrics(
+    true_ages: np.ndarray,
+    true_genders: np.ndarray,
+    races: np.ndarray,
+    p_female: np.ndarray,
+    pred_ages: np.ndarray,
+    pred_age_std: np.ndarray | None = None,
+) -> dict[str, object]:
+    """All evaluation figures from labels and predictions (plain numpy, no model).
+
+    Ages above ``MAX_AGE`` count as ``MAX_AGE`` (the model cannot say more). Gender
+    accuracy gaps are in percentage points.
+    """
+    truth_age = labels.clip_age(np.asarray(true_ages, dtype=np.float64))
+    true_genders = np.asarray(true_genders, dtype=int)
+    races = np.asarray(races, dtype=int)
+    pred_gender = (np.asarray(p_female) >= 0.5).astype(int)
+    pred_ages = np.asarray(pred_ages, dtype=np.float64)
+    correct = pred_gender == true_genders
+    abs_err = np.abs(pred_ages - truth_age)
+
+    def slice_figures(mask: np.ndarray) -> dict[str, float | int]:
+        count = int(mask.sum())
+        if count == 0:
+            return {"count": 0}
+        return {"count": count, "gender_accuracy": float(correct[mask].mean()), "age_mae": float(abs_err[mask].mean())}
+
+    adience_true = labels.ADIENCE_GROUPS.index_of(truth_age)
+    adience_pred = labels.ADIENCE_GROUPS.index_of(pred_ages)
+    by_race = {labels.RACES[r]: slice_figures(races == r) for r in range(len(labels.RACES))}
+    race_acc = [v["gender_accuracy"] for v in by_race.values() if v["count"]]
+    groups = labels.DEFAULT_AGE_GROUPS
+    group_index = groups.index_of(truth_age)
+    metrics: dict[str, object] = {
+        "faces": len(truth_age),
+        "gender_accuracy": float(correct.mean()),
+        "gender": _gender_report(true_genders, pred_gender),
+        "age_mae": float(abs_err.mean()),
+        "age_median_abs_error": float(np.median(abs_err)),
+        "age_bias": float((pred_ages - truth_age).mean()),
+        "adience_exact_accuracy": float((adience_true == adience_pred).mean()),
+        "adience_one_off_accuracy": float((np.abs(adience_true - adience_pred) <= 1).mean()),
+        "by_race": by_race,
+        "race_gender_accuracy_gap": float(100 * (max(race_acc) - min(race_acc))) if race_acc else 0.0,
+        "by_age_group": {name: slice_figures(group_index == i) for i, name in enumerate(groups.names)},
+        "by_adience_group": {
+            name: slice_figures(adience_true == i) for i, name in enumerate(labels.ADIENCE_GROUPS.names)
+        },
+    }
+    if pred_age_std is not None:
+        ranges = [labels.age_range(m, s) for m, s in zip(pred_ages, pred_age_std, strict=True)]
+        low, high = np.array(ranges).T
+        metrics["age_range_coverage"] = float(((truth_age >= low) & (truth_age <= high)).mean())
+        metrics["age_range_mean_width"] = float((high - low).mean())
+    return metrics
+
+
+def _read_history(path: Path) -> dict[str, list[float]]:
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
+
+
+def write_plots(
+    output_dir: Path,
+    metrics: dict[str, object],
+    dataset: FaceDataset,
+    pred_ages: np.ndarray,
+    p_female: np.ndarray,
+    history_csv: Path | None = None,
+) -> list[Path]:
+    """Write the report's PNG plots; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+
+    def save(fig, name: str) -> None:
+        path = output_dir / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    axes[0].bar(labels.GENDERS, [int((dataset.genders == g).sum()) for g in range(2)], color=["tab:blue", "tab:red"])
+    axes[0].set_title("gender")
+    axes[1].hist(dataset.ages, bins=range(0, 118, 2), color="tab:gray")
+    axes[1].set_title("age (years)")
+    axes[2].bar(labels.RACES, [int((dataset.races == r).sum()) for r in range(len(labels.RACES))], color="tab:green")
+    axes[2].set_title("race")
+    fig.suptitle(f"label distributions ({len(dataset)} faces)")
+    save(fig, "label_distributions.png")
+
+    gender = metrics["gender"]
+    fig, ax = plt.subplots(figsize=(4, 3.5))
+    matrix = np.array(gender["confusion_matrix"])
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, str(value), ha="center", va="center", color="black" if value < matrix.max() / 2 else "white")
+    ax.set_xticks([0, 1], labels.GENDERS)
+    ax.set_yticks([0, 1], labels.GENDERS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"gender accuracy {100 * metrics['gender_accuracy']:.1f}%")
+    save(fig, "gender_confusion.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, (key, title) in zip(
+        axes, [("by_adience_group", "Adience group"), ("by_age_group", "age group")], strict=True
+    ):
+        groups = {k: v for k, v in metrics[key].items() if v["count"]}
+        ax.bar(list(groups), [v["age_mae"] for v in groups.values()], color="tab:orange")
+        ax.set_title(f"age MAE by {title} (overall {metrics['age_mae']:.2f} y)")
+        ax.set_ylabel("years")
+        ax.tick_params(axis="x", rotation=30)
+    save(fig, "age_error_by_group.png")
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    races = {k: v for k, v in metrics["by_race"].items() if v["count"]}
+    axes[0].bar(list(races), [100 * v["gender_accuracy"] for v in races.values()], color="tab:purple")
+    axes[0].set_ylim(min(80, *(100 * v["gender_accuracy"] for v in races.values())) - 2, 100)
+    axes[0].set_title(f"gender accuracy by race (gap {metrics['race_gender_accuracy_gap']:.1f} pts)")
+    axes[1].bar(list(races), [v["age_mae"] for v in races.values()], color="tab:purple")
+    axes[1].set_title("age MAE by race")
+    truth = labels.clip_age(dataset.ages)
+    axes[2].scatter(truth, pred_ages, s=3, alpha=0.3)
+    axes[2].plot([0, labels.MAX_AGE], [0, labels.MAX_AGE], color="black", linewidth=1)
+    axes[2].set_xlabel("true age")
+    axes[2].set_ylabel("predicted age")
+    axes[2].set_title("age: predicted vs true")
+    save(fig, "per_group.png")
+
+    count = min(24, len(dataset))
+    picks = np.random.default_rng(0).choice(len(dataset), size=count, replace=False) if count else []
+    cols = 8
+    rows = max(1, int(np.ceil(count / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), picks, strict=False):
+        predicted = labels.gender_decision(float(p_female[i]))[0][0]
+        ok = predicted == labels.GENDERS[dataset.genders[i]][0]
+        ax.imshow(dataset.images[i])
+        ax.set_title(
+            f"{predicted} {pred_ages[i]:.0f}\n(true {labels.GENDERS[dataset.genders[i]][0]} {dataset.ages[i]})",
+            fontsize=7,
+            color="black" if ok else "red",
+        )
+    save(fig, "sample_predictions.png")
+
+    if history_csv is not None and history_csv.exists():
+        history = _read_history(history_csv)
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+        for ax, metric, title in [
+            (axes[0], "gender_acc", "gender accuracy"),
+            (axes[1], "age_probs_age_mae", "age MAE (years)"),
+        ]:
+            for prefix, style in (("", "-"), ("val_", "--")):
+                if prefix + metric in history:
+                    ax.plot(history["epoch"], history[prefix + metric], style, label=prefix.rstrip("_") or "train")
+            ax.set_xlabel("epoch")
+            ax.set_title(title)
+            ax.legend()
+        save(fig, "training_curves.png")
+    return written
+
+
+def evaluate_tflite(
+    model_path: Path,
+    dataset: FaceDataset,
+    output_dir: Path,
+    *,
+    history_csv: Path | None = None,
+    dataset_summary: dict[str, object] | None = None,
+    num_threads: int = 2,
+) -> dict[str, object]:
+    """Classify ``dataset`` with the TFLite model via ``AgeGenderClassifier``; write metrics and plots."""
+    classifier = AgeGenderClassifier(model_path, num_threads=num_threads, max_batch=64)
+    if dataset.images.shape[1] != classifier.input_size:
+        raise ValueError(f"dataset prepared at {dataset.images.shape[1]} px, model expects {classifier.input_size}")
+    prediction = classifier.predict_inputs(dataset.images)
+    metrics = compute_metrics(
+        dataset.ages, dataset.genders, dataset.races, prediction.p_female, prediction.age, prediction.age_std
+    )
+    metrics["model"] = {
+        "file": model_path.name,
+        "bytes": model_path.stat().st_size,
+        "name": classifier.contract.name,
+        "version": classifier.contract.version,
+        "architecture": classifier.contract.architecture,
+        "quantization": classifier.contract.quantization,
+        "input_size": classifier.input_size,
+        "runtime": classifier.model.runtime_name,
+    }
+    if dataset_summary is not None:
+        metrics["dataset"] = dataset_summary
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_plots(output_dir, metrics, dataset, prediction.age, prediction.p_female, history_csv)
+    log.info(
+        "%s on %d faces: gender %.2f%%, age MAE %.2f y, race gap %.1f pts",
+        model_path.name,
+        len(dataset),
+        100 * metrics["gender_accuracy"],
+        metrics["age_mae"],
+        metrics["race_gender_accuracy_gap"],
+    )
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.train import DEFAULT_DATA
+
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="a .tflite file with its .contract.json beside it")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="UTKFace archive or folder")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--val_fraction", type=float, default=0.1)
+    parser.add_argument("--test_fraction", type=float, default=0.1)
+    parser.add_argument("--output_dir", type=Path, default=Path("artifacts/evaluation"))
+    parser.add_argument("--history", type=Path, default=None, help="training history.csv for the curves")
+    parser.add_argument("--cache_dir", type=Path, default=Path.home() / ".cache/agegender")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from agegender.contract import load_contract
+
+    size = load_contract(args.model).input_size
+    data = load_faces(
+        args.data, size, val_fraction=args.val_fraction, test_fraction=args.test_fraction, cache_dir=args.cache_dir
+    )
+    evaluate_tflite(
+        args.model,
+        data.subset(args.split),
+        args.output_dir,
+        history_csv=args.history,
+        dataset_summary=label_summary(data),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
