@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -173,3 +174,40 @@ def export_all(
         json.dumps({"shipped": shipped, "reports": {q: asdict(r) for q, r in reports.items()}}, indent=2) + "\n"
     )
     return ExportResult(saved, paths, reports, shipped)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Export, evaluate and ship a trained ``.keras`` model (e.g. one trained on JAX with ``--export false``).
+
+    Takes ``training.train``'s options (locations, ``--ship_dir``, ...) plus ``--keras_model``.
+    """
+    from training import train as training_run
+
+    parser = training_run.build_parser()
+    parser.prog = "python -m training.export"
+    parser.add_argument("--keras_model", type=Path, required=True, help="model.keras written by training.train")
+    args_list = sys.argv[1:] if argv is None else argv
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:
+        parser.error(f"unknown arguments: {unknown}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import training.augment  # noqa: F401  (registers the custom layers for loading)
+
+    model = keras.models.load_model(args.keras_model, compile=False)
+    args.input_size = int(model.input_shape[1])
+    args.arch = model.name.removeprefix("agegender_")
+    previous = args.output_data_dir / "run.json"
+    earlier = json.loads(previous.read_text()) if previous.exists() else {}
+    data = training_run.load_data(args)
+    training_run.export_and_report(
+        model,
+        data,
+        args,
+        train_seconds=earlier.get("train_wall_seconds"),
+        command=earlier.get("command") or " ".join(["python -m training.export", *args_list]),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -23,6 +23,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+    from training.dataset import FaceDataset
+    from training.export import ExportResult
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
@@ -64,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--representative_images", type=int, default=500, help="int8 calibration images")
     hp.add_argument("--model_name", default="agegender")
     hp.add_argument("--model_version", default=time.strftime("%Y%m%d%H%M", time.gmtime()))
+    hp.add_argument("--export", type=str_to_bool, default=True, help="false where TensorFlow is absent (JAX/GPU)")
     hp.add_argument("--evaluate", type=str_to_bool, default=True, help="evaluate the shipped TFLite model")
     hp.add_argument("--verbose", default="auto", help="auto | 0 | 1 (progress bar) | 2 (one line per epoch)")
     loc = parser.add_argument_group("locations (SageMaker environment, local defaults)")
@@ -95,23 +103,10 @@ def _verbosity(value: str) -> int:
     return int(value)
 
 
-def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, object]:
-    """Train, export and (optionally) evaluate; returns the run summary also written to ``run.json``.
-
-    An interrupted run restarted with the same ``--checkpoint_dir`` resumes from its last
-    finished epoch (weights, optimizer state and schedule position).
-    """
-    import keras
-    import numpy as np
-
-    from training import export
-    from training.augment import build_augmenter
+def load_data(args: argparse.Namespace) -> FaceDataset:
+    """The faces at ``--input_size``, with their fixed split (``--max_images`` keeps the first N)."""
     from training.dataset import label_summary, load_faces
-    from training.model import AGE_PROBS, GENDER, build_model, compile_model, with_augmentation
 
-    keras.utils.set_random_seed(args.seed)
-    args.output_data_dir.mkdir(parents=True, exist_ok=True)
-    started = time.time()
     data = load_faces(
         args.train,
         args.input_size,
@@ -121,11 +116,24 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, ob
     )
     if args.max_images:
         data = data.head(args.max_images)
-    train_set, val_set, test_set = data.subset("train"), data.subset("val"), data.subset("test")
     log.info("faces: %s", label_summary(data))
+    return data
+
+
+def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()) -> keras.Model:
+    """Build and train the network; returns the inference model (without augmentation).
+
+    An interrupted run restarted with the same ``--checkpoint_dir`` resumes from its last
+    finished epoch (weights, optimizer state and schedule position).
+    """
+    import keras
+
+    from training.augment import build_augmenter
+    from training.model import AGE_PROBS, GENDER, build_model, compile_model, with_augmentation
+
+    train_set, val_set = data.subset("train"), data.subset("val")
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError("the training and validation splits must not be empty")
-
     model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
     trainer = with_augmentation(model, build_augmenter(args.input_size, args.seed)) if args.augment else model
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
@@ -145,10 +153,9 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, ob
         l1_weight=args.age_l1_weight,
     )
 
-    def targets(split):
+    def targets(split: FaceDataset) -> dict[str, object]:
         return {GENDER: split.genders[:, None].astype("float32"), AGE_PROBS: split.ages.astype("float32")}
 
-    history_csv = args.output_data_dir / "history.csv"
     trainer.fit(
         train_set.images.astype("float32"),
         targets(train_set),
@@ -159,15 +166,30 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, ob
         verbose=_verbosity(args.verbose),
         callbacks=[
             keras.callbacks.BackupAndRestore(str(args.checkpoint_dir)),
-            keras.callbacks.CSVLogger(str(history_csv), append=True),
+            keras.callbacks.CSVLogger(str(args.output_data_dir / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
             *extra_callbacks,
         ],
     )
-    train_seconds = time.time() - started
-    model.save(args.output_data_dir / "model.keras")
+    return model
 
-    check = test_set if len(test_set) else val_set
+
+def export_and_report(
+    model: keras.Model,
+    data: FaceDataset,
+    args: argparse.Namespace,
+    *,
+    train_seconds: float | None,
+    command: str | None,
+) -> dict[str, object]:
+    """Export (SavedModel + TFLite), check parity, evaluate the shipped variant, write ``run.json``, ship."""
+    import numpy as np
+
+    from training import export
+    from training.dataset import label_summary
+
+    train_set, test_set = data.subset("train"), data.subset("test")
+    check = test_set if len(test_set) else data.subset("val")
     rng = np.random.default_rng(args.seed)
     calibration = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
     result = export.export_all(
@@ -182,8 +204,9 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, ob
     )
     shipped = result.tflite[result.shipped]
     summary: dict[str, object] = {
+        "command": command,
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "train_wall_seconds": round(train_seconds, 1),
+        "train_wall_seconds": None if train_seconds is None else round(train_seconds, 1),
         "parameters": int(model.count_params()),
         "tflite_bytes": {q: p.stat().st_size for q, p in result.tflite.items()},
         "parity": {q: r.__dict__ for q, r in result.parity.items()},
@@ -196,35 +219,65 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = ()) -> dict[str, ob
             shipped,
             check,
             args.output_data_dir / "evaluation",
-            history_csv=history_csv,
+            history_csv=args.output_data_dir / "history.csv",
             dataset_summary=label_summary(data),
         )
         summary["test_metrics"] = {k: metrics[k] for k in ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")}
     (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if args.ship_dir:
-        ship(shipped, args.output_data_dir, args.ship_dir)
+        ship(result, args.output_data_dir, args.ship_dir)
+    return summary
+
+
+def train(args: argparse.Namespace, extra_callbacks: tuple = (), command: str | None = None) -> dict[str, object]:
+    """Train, then (with ``--export true``) export, evaluate and ship; returns the run summary."""
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    args.output_data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    data = load_data(args)
+    model = fit(args, data, extra_callbacks)
+    train_seconds = time.time() - started
+    model.save(args.output_data_dir / "model.keras")
+    if not args.export:
+        summary = {"command": command, "train_wall_seconds": round(train_seconds, 1), "exported": False}
+        (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("trained in %.0f s; export with: python -m training.export --keras_model %s", train_seconds,
+                 args.output_data_dir / "model.keras")  # fmt: skip
+        return summary
+    summary = export_and_report(model, data, args, train_seconds=train_seconds, command=command)
     log.info("done in %.0f s: %s", time.time() - started, json.dumps(summary.get("test_metrics", {})))
     return summary
 
 
-def ship(model_path: Path, output_dir: Path, ship_dir: Path) -> None:
-    """Copy the chosen model as ``agegender.tflite`` with its contract, run summary and evaluation."""
+def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
+    """Copy the chosen model as ``agegender.tflite`` (what the Lambda loads), the other variant
+    under its own name for comparison, their contracts, the parity report and the evaluation."""
     from agegender.contract import contract_path
 
     ship_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_path, ship_dir / "agegender.tflite")
-    shutil.copyfile(contract_path(model_path), contract_path(ship_dir / "agegender.tflite"))
+    for quantization, path in result.tflite.items():
+        target = ship_dir / ("agegender.tflite" if quantization == result.shipped else path.name)
+        shutil.copyfile(path, target)
+        shutil.copyfile(contract_path(path), contract_path(target))
     (ship_dir / "training").mkdir(exist_ok=True)
-    for name in ("run.json", "history.csv"):
-        if (output_dir / name).exists():
-            shutil.copyfile(output_dir / name, ship_dir / "training" / name)
+    for source in (output_dir / "run.json", output_dir / "history.csv", result.tflite["int8"].parent / "parity.json"):
+        if source.exists():
+            shutil.copyfile(source, ship_dir / "training" / source.name)
     if (output_dir / "evaluation").is_dir():
+        from training.model_card import REPO_ROOT as _ROOT
+        from training.model_card import render
+
         shutil.copytree(output_dir / "evaluation", ship_dir / "evaluation", dirs_exist_ok=True)
+        latency = _ROOT / "bench" / "results" / "classifier_latency.json"
+        (ship_dir / "MODEL_CARD.md").write_text(render(ship_dir, latency if ship_dir == _ROOT / "models" else None))
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    train(parse_args(argv))
+    args_list = sys.argv[1:] if argv is None else argv
+    train(parse_args(args_list), command=" ".join(["python -m training.train", *args_list]))
     return 0
 
 

@@ -3,9 +3,11 @@
 import json
 
 import keras
+import numpy as np
 import pytest
 
-from training import train
+from agegender.classifier import AgeGenderClassifier
+from training import export, train
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +57,26 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert (sagemaker_env["ship"] / "agegender.tflite").exists()
     assert (sagemaker_env["ship"] / "agegender.contract.json").exists()
     assert (sagemaker_env["ship"] / "evaluation" / "metrics.json").exists()
+    other = "float32" if parity["shipped"] == "int8" else "int8"
+    assert (sagemaker_env["ship"] / f"agegender_{other}.contract.json").exists()
+    assert (sagemaker_env["ship"] / "training" / "parity.json").exists()
+    card = (sagemaker_env["ship"] / "MODEL_CARD.md").read_text()
+    assert "Test-split figures" in card
+    assert f"{100 * metrics['gender_accuracy']:.2f}%" in card
+    assert "non-commercial" in card
+    assert run["command"].startswith("python -m training.train --input_size 32")
     assert (output / "model.keras").exists()
+
+    # The same steps from the saved .keras model (how a model trained on JAX, without TF, is exported).
+    again = sagemaker_env["ship"].parent / "ship-again"
+    assert export.main(["--keras_model", str(output / "model.keras"), "--ship_dir", str(again), *TINY[:2]]) == 0
+    faces = np.random.default_rng(3).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    first = AgeGenderClassifier(sagemaker_env["ship"] / "agegender.tflite").predict_inputs(faces)
+    second = AgeGenderClassifier(again / "agegender.tflite").predict_inputs(faces)
+    # Re-calibrating int8 may move outputs by a quantisation step; decisions must not change.
+    np.testing.assert_array_equal(first.p_female >= 0.5, second.p_female >= 0.5)
+    np.testing.assert_allclose(first.p_female, second.p_female, atol=0.02)
+    np.testing.assert_allclose(first.age, second.age, atol=0.5)
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -65,7 +86,7 @@ class _Interrupt(keras.callbacks.Callback):
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(sagemaker_env):
-    argv = [*TINY, "--epochs", "3", "--evaluate", "false", "--checkpoint_dir", str(sagemaker_env["checkpoints"])]
+    argv = [*TINY, "--epochs", "3", "--export", "false", "--checkpoint_dir", str(sagemaker_env["checkpoints"])]
     with pytest.raises(KeyboardInterrupt):
         train.train(train.parse_args(argv), extra_callbacks=(_Interrupt(),))
     assert any(sagemaker_env["checkpoints"].iterdir())
@@ -73,3 +94,6 @@ def test_interrupted_run_resumes_from_its_checkpoint(sagemaker_env):
     history = (sagemaker_env["output"] / "history.csv").read_text().splitlines()
     epochs = [line.split(",")[0] for line in history[1:]]
     assert epochs == ["0", "1", "2"], history  # epoch 2 ran once, after the restart; 0 and 1 were not redone
+    run = json.loads((sagemaker_env["output"] / "run.json").read_text())
+    assert run["exported"] is False
+    assert (sagemaker_env["output"] / "model.keras").exists()
