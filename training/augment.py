@@ -8,7 +8,7 @@ TensorFlow here and on JAX on a GPU machine.
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import KerasTensor, layers, ops
 
 
 @keras.saving.register_keras_serializable(package="agegender")
@@ -24,7 +24,7 @@ class RandomResizedCrop(layers.Layer):
         self.seed = seed
         self._rng = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=None):
+    def call(self, images: KerasTensor, training: bool | None = None) -> KerasTensor:
         if not training:
             return images
         batch = ops.shape(images)[0]
@@ -38,7 +38,7 @@ class RandomResizedCrop(layers.Layer):
         transform = ops.concatenate([scale, zeros, off_x, zeros, scale, off_y, zeros, zeros], axis=1)
         return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="reflect")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape
 
     def get_config(self) -> dict[str, object]:

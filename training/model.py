@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras
-from keras import layers, ops
+from keras import KerasTensor, layers, ops
 
 from agegender import labels
 
@@ -25,13 +25,13 @@ GENDER = "gender"
 AGE_PROBS = "age_probs"
 
 
-def _conv_bn(x, filters: int, kernel: int, strides: int = 1):
+def _conv_bn(x: KerasTensor, filters: int, kernel: int, strides: int = 1) -> KerasTensor:
     x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     return layers.ReLU()(x)
 
 
-def _sep_bn(x, filters: int):
+def _sep_bn(x: KerasTensor, filters: int) -> KerasTensor:
     x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
     return layers.BatchNormalization()(x)
 
@@ -41,7 +41,7 @@ def _width(multiplier: float) -> Callable[[int], int]:
     return lambda channels: max(8, round(channels * multiplier))
 
 
-def mini_xception_trunk(x, width: float):
+def mini_xception_trunk(x: KerasTensor, width: float) -> KerasTensor:
     """Stem conv, then residual blocks of two depthwise-separable convs and a strided max-pool."""
     w = _width(width)
     x = _conv_bn(x, w(32), 3, strides=2)
@@ -57,7 +57,7 @@ def mini_xception_trunk(x, width: float):
     return layers.GlobalAveragePooling2D()(x)
 
 
-def resnet_small_trunk(x, width: float):
+def resnet_small_trunk(x: KerasTensor, width: float) -> KerasTensor:
     """Stem conv, then residual blocks of two dense 3x3 convs (the first strided).
 
     Dense convs train about twice as fast as depthwise-separable ones on CPUs (oneDNN's
@@ -76,7 +76,7 @@ def resnet_small_trunk(x, width: float):
     return layers.GlobalAveragePooling2D()(x)
 
 
-def plain_cnn_trunk(x, width: float):
+def plain_cnn_trunk(x: KerasTensor, width: float) -> KerasTensor:
     """The seed studies' baseline: stacked 3x3 conv + max-pool blocks and a dense layer."""
     w = _width(width)
     for filters in (32, 64, 128, 256):
@@ -86,7 +86,7 @@ def plain_cnn_trunk(x, width: float):
     return layers.Dense(w(256), activation="relu")(x)
 
 
-ARCHITECTURES: dict[str, Callable] = {
+ARCHITECTURES: dict[str, Callable[[KerasTensor, float], KerasTensor]] = {
     "resnet_small": resnet_small_trunk,
     "mini_xception": mini_xception_trunk,
     "plain_cnn": plain_cnn_trunk,
@@ -120,7 +120,7 @@ class AgeDistributionLoss(keras.losses.Loss):
         self.sigma = sigma
         self.l1_weight = l1_weight
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
         age = ops.clip(ops.reshape(ops.cast(y_true, "float32"), (-1, 1)), 0.0, float(labels.MAX_AGE))
         bins = ops.expand_dims(ops.arange(labels.MAX_AGE + 1, dtype="float32"), 0)
         target = ops.exp(-0.5 * ops.square((bins - age) / self.sigma))
@@ -135,7 +135,7 @@ class AgeDistributionLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="agegender")
-def age_mae(y_true, y_pred):
+def age_mae(y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
     """Mean absolute error of the expected age, in years (a Keras metric)."""
     bins = ops.arange(labels.MAX_AGE + 1, dtype="float32")
     expected = ops.sum(ops.cast(y_pred, "float32") * bins, axis=-1)
@@ -143,7 +143,14 @@ def age_mae(y_true, y_pred):
     return ops.abs(expected - age)
 
 
-def compile_model(model: keras.Model, *, learning_rate, weight_decay: float, sigma: float, l1_weight: float) -> None:
+def compile_model(
+    model: keras.Model,
+    *,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    weight_decay: float,
+    sigma: float,
+    l1_weight: float,
+) -> None:
     """Optimizer, losses and metrics for the two heads (``learning_rate`` may be a schedule)."""
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay),
