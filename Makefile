@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lambda,train,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## BlazeFace detectors, extracted from the mediapipe wheel and sha256-checked (a build step, never at run time).
+DETECTORS := models/detector/face_detection_short_range.tflite models/detector/face_detection_full_range_sparse.tflite
+$(DETECTORS) &: scripts/fetch_detectors.py | $(STAMP)
+	$(BIN)/python scripts/fetch_detectors.py
+
+install: $(STAMP) $(DETECTORS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,7 +28,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## The whole suite, exactly what CI runs (.ci/run calls this).
-test: lint
+test: lint $(DETECTORS)
 	$(BIN)/python -m pytest
 
 ## Train on ../shared/datasets/utkface, export, evaluate, and ship the chosen model into models/.

@@ -1,0 +1,205 @@
+"""BlazeFace face detection (MediaPipe's short- and full-range TFLite models), decoded in numpy.
+
+The models come from the ``mediapipe==0.10.14`` wheel (Apache-2.0), extracted and
+sha256-checked by ``scripts/fetch_detectors.py``; nothing is downloaded at run time.
+
+Pipeline: letterbox the image into the model's square input (aspect ratio kept), run the
+model, decode the SSD anchors into boxes and 6 keypoints, then MediaPipe's weighted
+non-maximum suppression (overlapping boxes are averaged, weighted by score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from agegender.exceptions import ModelContractError
+from agegender.runtime import TFLiteModel
+
+DETECTOR_DIR = Path(__file__).resolve().parents[2] / "models" / "detector"
+
+#: Keypoint order of BlazeFace's output. "Right"/"left" are the subject's, so the subject's
+#: right eye appears on the image's left in a frontal photo.
+KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """One BlazeFace variant: file, checksum, input size and SSD anchor layout."""
+
+    name: str
+    filename: str
+    sha256: str
+    input_size: int
+    strides: tuple[int, ...]
+    anchors_per_layer: int  # 2 with MediaPipe's interpolated scale, 1 without
+
+    @property
+    def path(self) -> Path:
+        return DETECTOR_DIR / self.filename
+
+
+SHORT_RANGE = DetectorSpec(
+    name="blazeface-short-range",
+    filename="face_detection_short_range.tflite",
+    sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    input_size=128,
+    strides=(8, 16, 16, 16),
+    anchors_per_layer=2,
+)
+FULL_RANGE = DetectorSpec(
+    name="blazeface-full-range-sparse",
+    filename="face_detection_full_range_sparse.tflite",
+    sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    input_size=192,
+    strides=(4,),
+    anchors_per_layer=1,
+)
+DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
+
+
+def ssd_anchor_centers(spec: DetectorSpec) -> np.ndarray:
+    """Anchor centres ``(N, 2)`` as (x, y) in [0, 1] of the model input, in the model's output order.
+
+    BlazeFace uses fixed-size anchors (width = height = 1), so only centres matter.
+    Consecutive layers with the same stride share one feature map, their anchors
+    interleaved per cell, as MediaPipe's SsdAnchorsCalculator lays them out.
+    """
+    centers = []
+    layer = 0
+    while layer < len(spec.strides):
+        stride = spec.strides[layer]
+        same = 0
+        while layer + same < len(spec.strides) and spec.strides[layer + same] == stride:
+            same += 1
+        cells = int(np.ceil(spec.input_size / stride))
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centers.append(np.repeat(grid, same * spec.anchors_per_layer, axis=0))
+        layer += same
+    return np.concatenate(centers).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face: box and keypoints as ratios of the original image, score in 0..1."""
+
+    box: tuple[float, float, float, float]  # left, top, right, bottom
+    score: float
+    keypoints: np.ndarray  # (6, 2) x, y in KEYPOINTS order
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    left = np.maximum(box[0], others[:, 0])
+    top = np.maximum(box[1], others[:, 1])
+    right = np.minimum(box[2], others[:, 2])
+    bottom = np.minimum(box[3], others[:, 3])
+    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-12)
+
+
+def weighted_nms(
+    boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, iou_threshold: float
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """MediaPipe's WEIGHTED suppression: each cluster of overlapping boxes becomes their score-weighted mean."""
+    order = np.argsort(-scores)
+    boxes, scores, keypoints = boxes[order], scores[order], keypoints[order]
+    remaining = np.ones(len(scores), dtype=bool)
+    kept = []
+    for i in range(len(scores)):
+        if not remaining[i]:
+            continue
+        candidates = np.flatnonzero(remaining)
+        cluster = candidates[_iou(boxes[i], boxes[candidates]) > iou_threshold]
+        cluster = np.union1d(cluster, [i])
+        weights = scores[cluster] / scores[cluster].sum()
+        kept.append(
+            (
+                (boxes[cluster] * weights[:, None]).sum(axis=0),
+                float(scores[i]),
+                (keypoints[cluster] * weights[:, None, None]).sum(axis=0),
+            )
+        )
+        remaining[cluster] = False
+    return kept
+
+
+def letterbox(image: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit ``image`` into a ``size`` square (aspect ratio kept, black padding), as float32 in [-1, 1].
+
+    Returns the input, the padding (x, y) and the span (x, y) of the image inside the
+    square, both as ratios of the square: image ratio = (input ratio - padding) / span.
+    """
+    width, height = image.size
+    scale = size / max(width, height)
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    left, top = (size - new_w) // 2, (size - new_h) // 2
+    canvas = np.zeros((size, size, 3), dtype=np.float32)
+    canvas[top : top + new_h, left : left + new_w] = np.asarray(
+        image.resize((new_w, new_h), Image.Resampling.BILINEAR), dtype=np.float32
+    )
+    return canvas / 127.5 - 1.0, np.array([left, top]) / size, np.array([new_w, new_h]) / size
+
+
+class FaceDetector:
+    """Runs one BlazeFace variant on RGB pillow images."""
+
+    def __init__(
+        self,
+        spec: DetectorSpec = FULL_RANGE,
+        *,
+        model_path: Path | None = None,
+        num_threads: int | None = None,
+        min_score: float = 0.6,
+        iou_threshold: float = 0.3,
+    ) -> None:
+        self.spec = spec
+        self.min_score = min_score
+        self.iou_threshold = iou_threshold
+        path = model_path or spec.path
+        if not path.exists():
+            raise ModelContractError(f"face detector {path} is missing: run `python scripts/fetch_detectors.py`")
+        self._model = TFLiteModel(path, num_threads=num_threads, signature=None)
+        self._anchors = ssd_anchor_centers(spec)
+        shapes = {name: tuple(d["shape"]) for name, d in self._model.output_details.items()}
+        self._boxes_name = next((n for n, s in shapes.items() if s[-1] == 16), None)
+        self._scores_name = next((n for n, s in shapes.items() if s[-1] == 1), None)
+        if self._boxes_name is None or self._scores_name is None or shapes[self._boxes_name][1] != len(self._anchors):
+            raise ModelContractError(
+                f"{path}: outputs {shapes} do not match {spec.name} ({len(self._anchors)} anchors)"
+            )
+
+    def detect(self, image: Image.Image) -> list[Detection]:
+        """Faces in an RGB image, highest score first, coordinates as ratios of the image."""
+        tensor, padding, span = letterbox(image, self.spec.input_size)
+        outputs = self._model(**{self._model.input_names[0]: tensor[None]})
+        raw = outputs[self._boxes_name][0]
+        logits = np.clip(outputs[self._scores_name][0, :, 0], -80.0, 80.0)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = scores >= self.min_score
+        if not keep.any():
+            return []
+        raw, scores, anchors = raw[keep] / self.spec.input_size, scores[keep], self._anchors[keep]
+        centers = raw[:, 0:2] + anchors
+        half = raw[:, 2:4] / 2
+        boxes = np.concatenate([centers - half, centers + half], axis=1)
+        keypoints = raw[:, 4:16].reshape(-1, 6, 2) + anchors[:, None, :]
+        boxes = (boxes - np.tile(padding, 2)) / np.tile(span, 2)
+        keypoints = (keypoints - padding) / span
+        faces = weighted_nms(boxes, scores, keypoints, self.iou_threshold)
+        return [
+            Detection(tuple(float(v) for v in np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces
+        ]

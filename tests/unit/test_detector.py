@@ -1,0 +1,74 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector, letterbox, ssd_anchor_centers, weighted_nms
+from agegender.exceptions import ModelContractError
+
+
+def test_anchor_layouts_match_the_models():
+    short = ssd_anchor_centers(SHORT_RANGE)
+    assert short.shape == (896, 2)
+    # stride 8: a 16x16 grid with 2 anchors per cell, then stride 16: 8x8 with 3 layers x 2 anchors
+    np.testing.assert_allclose(short[0], short[1])
+    np.testing.assert_allclose(short[0], [0.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(short[2], [1.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(short[512:518], [[0.5 / 8, 0.5 / 8]] * 6)
+    np.testing.assert_allclose(short[-1], [7.5 / 8, 7.5 / 8])
+    full = ssd_anchor_centers(FULL_RANGE)
+    assert full.shape == (2304, 2)
+    np.testing.assert_allclose(full[:2], [[0.5 / 48, 0.5 / 48], [1.5 / 48, 0.5 / 48]])
+
+
+def test_letterbox_geometry():
+    image = Image.new("RGB", (200, 100), (255, 255, 255))
+    tensor, padding, span = letterbox(image, 128)
+    assert tensor.shape == (128, 128, 3)
+    np.testing.assert_allclose(padding, [0, 32 / 128])
+    np.testing.assert_allclose(span, [1.0, 0.5])
+    assert tensor[0, 0, 0] == -1.0  # padding is black
+    assert tensor[64, 64, 0] == 1.0  # the image is white
+
+
+def test_weighted_nms_averages_overlapping_boxes():
+    boxes = np.array([[0.0, 0.0, 1.0, 1.0], [0.1, 0.0, 1.1, 1.0], [3.0, 3.0, 4.0, 4.0]])
+    scores = np.array([0.9, 0.3, 0.5])
+    keypoints = np.arange(36, dtype=float).reshape(3, 6, 2)
+    kept = weighted_nms(boxes, scores, keypoints, iou_threshold=0.3)
+    assert len(kept) == 2
+    box, score, points = kept[0]
+    np.testing.assert_allclose(box, [0.025, 0.0, 1.025, 1.0])  # 0.75 / 0.25 weights
+    assert score == 0.9
+    np.testing.assert_allclose(points, 0.75 * keypoints[0] + 0.25 * keypoints[1])
+    np.testing.assert_allclose(kept[1][0], boxes[2])
+
+
+@pytest.mark.parametrize("spec", [SHORT_RANGE, FULL_RANGE])
+def test_no_face_in_a_plain_image(spec):
+    detector = FaceDetector(spec)
+    assert detector.detect(Image.new("RGB", (640, 480), (128, 128, 128))) == []
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelContractError, match="fetch_detectors"):
+        FaceDetector(SHORT_RANGE, model_path=tmp_path / "absent.tflite")
+
+
+@pytest.mark.dataset
+@pytest.mark.parametrize(("spec", "side"), [(FULL_RANGE, 120), (SHORT_RANGE, 400)])
+def test_finds_a_utkface_face_where_it_was_pasted(spec, side, utkface_dir):
+    from training.dataset import iter_files, parse_name
+
+    name, blob = next((n, b) for n, b in iter_files(utkface_dir / "UTKFace.tar.gz") if parse_name(n))
+    face = Image.open(io.BytesIO(blob)).convert("RGB").resize((side, side))
+    frame = Image.new("RGB", (1280, 720), (110, 120, 115))
+    frame.paste(face, (700, 200))
+    faces = FaceDetector(spec).detect(frame)
+    assert len(faces) == 1, name
+    left, top, right, bottom = np.array(faces[0].box) * [1280, 720, 1280, 720]
+    truth = [700, 200, 700 + side, 200 + side]
+    inter = max(0, min(right, truth[2]) - max(left, truth[0])) * max(0, min(bottom, truth[3]) - max(top, truth[1]))
+    union = (right - left) * (bottom - top) + side * side - inter
+    assert inter / union > 0.5
