@@ -25,3 +25,15 @@ class InvalidAgeGroupTableError(AgeGenderError, ValueError):
     """An age-group table specification cannot be parsed."""
 
     code = "InvalidConfiguration"
+
+
+class InvalidImageFormatError(AgeGenderError):
+    """The bytes are not an image pillow can decode (empty, truncated, corrupt, not an image)."""
+
+    code = "InvalidImageFormat"
+
+
+class ImageTooLargeError(AgeGenderError):
+    """The object exceeds the byte limit or declares more pixels than the pixel limit."""
+
+    code = "ImageTooLarge"
