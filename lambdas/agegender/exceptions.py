@@ -37,3 +37,9 @@ class ImageTooLargeError(AgeGenderError):
     """The object exceeds the byte limit or declares more pixels than the pixel limit."""
 
     code = "ImageTooLarge"
+
+
+class InvalidPathError(AgeGenderError):
+    """A local path given to the command line cannot be read."""
+
+    code = "InvalidPath"

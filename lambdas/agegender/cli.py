@@ -1,0 +1,65 @@
+"""The ``agegender`` command line.
+
+    agegender predict [--no-detect] IMAGE...
+
+prints one result JSON per image (JSON Lines, the pipeline's schema with
+``"Source": {"Path": ...}``). A bad image gets an error result; the exit status is
+non-zero only for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agegender.exceptions import AgeGenderError, InvalidPathError
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from agegender.analyzer import ImageAnalyzer
+    from agegender.classifier import AgeGenderClassifier
+    from agegender.results import result_document
+
+    classifier = AgeGenderClassifier(args.model, num_threads=args.threads)
+    analyzer = ImageAnalyzer(classifier, detectors=[] if args.no_detect else None)
+    model = analyzer.model_info if not args.no_detect else {**analyzer.model_info, "Detector": None}
+    for path in args.images:
+        source = {"Path": path}
+        try:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise InvalidPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            analysis = analyzer.analyze_face_crop(data) if args.no_detect else analyzer.analyze(data)
+            document = result_document(source=source, model=model, image=analysis.image, faces=analysis.faces)
+        except AgeGenderError as exc:
+            document = result_document(source=source, model=model, error=exc)
+        print(json.dumps(document), flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agegender.classifier import DEFAULT_MODEL_PATH
+
+    parser = argparse.ArgumentParser(prog="agegender", description="Age and gender inference.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser("predict", help="analyse local images; prints JSON Lines")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument(
+        "--no-detect", action="store_true", help="each image is one aligned face crop (no face detection)"
+    )
+    predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="classifier .tflite (with contract)")
+    predict.add_argument("--threads", type=int, default=1, help="TFLite threads")
+    predict.set_defaults(run=_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from agegender.cli import main
+from tests.conftest import synthetic_face
+
+
+def run(capsys, *args):
+    assert main(["predict", *map(str, args)]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_every_image_gets_one_line_and_bad_ones_a_typed_error(capsys, tmp_path, shipped_model):
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (320, 240), (90, 90, 90)).save(plain)
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    results = run(capsys, plain, corrupt, tmp_path / "missing.jpg")
+    assert [r["Source"]["Path"] for r in results] == [str(plain), str(corrupt), str(tmp_path / "missing.jpg")]
+    assert results[0]["Error"] is None
+    assert results[0]["FaceDetails"] == []
+    assert results[0]["Image"] == {"Width": 320, "Height": 240, "Format": "PNG"}
+    assert results[1]["Error"]["Code"] == "InvalidImageFormat"
+    assert results[2]["Error"]["Code"] == "InvalidPath"
+
+
+def test_no_detect_classifies_the_whole_image(capsys, tmp_path, shipped_model):
+    face = tmp_path / "face.jpg"
+    synthetic_face(30, 1, 200).save(face)
+    (result,) = run(capsys, "--no-detect", face)
+    (detail,) = result["FaceDetails"]
+    assert detail["BoundingBox"] == {"Width": 1.0, "Height": 1.0, "Left": 0.0, "Top": 0.0}
+    assert detail["Gender"]["Value"] in ("Male", "Female")
+    assert 0 <= detail["Age"]["Value"] <= 100
+    assert result["Model"]["Detector"] is None
+
+
+def test_usage_errors_exit_non_zero():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict"])
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.dataset
+def test_finds_and_classifies_utkface_faces_in_a_frame(capsys, tmp_path, shipped_model, utkface_dir):
+    from training.dataset import iter_files, parse_name, split_of
+
+    faces = []
+    for name, blob in iter_files(utkface_dir / "UTKFace.tar.gz"):
+        label = parse_name(name)
+        if label and split_of(name) == "test" and 20 <= label.age <= 60:
+            faces.append(Image.open(io.BytesIO(blob)).convert("RGB"))
+        if len(faces) == 2:
+            break
+    frame = Image.new("RGB", (1280, 720), (100, 110, 105))
+    frame.paste(faces[0].resize((180, 180)), (150, 200))
+    frame.paste(faces[1].resize((240, 240)), (800, 250))
+    path = tmp_path / "frame.jpg"
+    frame.save(path, quality=92)
+    (result,) = run(capsys, path)
+    lefts = sorted(round(f["BoundingBox"]["Left"] * 1280) for f in result["FaceDetails"])
+    assert len(lefts) == 2
+    assert abs(lefts[0] - 150) < 40
+    assert abs(lefts[1] - 800) < 40
+    assert all(f["Classified"] for f in result["FaceDetails"])

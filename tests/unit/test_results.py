@@ -1,0 +1,47 @@
+import numpy as np
+
+from agegender.classifier import FaceAttributes
+from agegender.detector import Detection
+from agegender.exceptions import InvalidImageFormatError
+from agegender.labels import DEFAULT_AGE_GROUPS
+from agegender.results import SCHEMA_VERSION, face_detail, result_document
+
+
+def detection():
+    keypoints = np.array([[0.40, 0.30], [0.50, 0.31], [0.45, 0.40], [0.45, 0.45], [0.35, 0.33], [0.55, 0.34]])
+    return Detection((0.3, 0.2, 0.6, 0.7), 0.9876, keypoints)
+
+
+def test_face_detail_in_rekognition_shape():
+    detail = face_detail(detection(), FaceAttributes(0.8, 27.44, 3.2), roll_degrees=5.71, age_groups=DEFAULT_AGE_GROUPS)
+    assert detail["BoundingBox"] == {"Width": 0.3, "Height": 0.5, "Left": 0.3, "Top": 0.2}
+    assert detail["Confidence"] == 98.76
+    assert detail["AgeRange"] == {"Low": 24, "High": 31}
+    assert detail["Age"] == {"Value": 27.4}
+    assert detail["AgeGroup"] == "adult"
+    assert detail["Gender"] == {"Value": "Female", "Confidence": 80.0}
+    assert detail["Classified"] is True
+    assert detail["Pose"] == {"Roll": 5.71}
+    landmarks = {lm["Type"]: (lm["X"], lm["Y"]) for lm in detail["Landmarks"]}
+    assert landmarks["eyeLeft"] == (0.40, 0.30)  # the viewer's left: BlazeFace's subject-right eye
+    assert landmarks["eyeRight"] == (0.50, 0.31)
+    assert set(landmarks) == {"eyeLeft", "eyeRight", "nose", "mouth", "earLeft", "earRight"}
+
+
+def test_too_small_faces_are_reported_without_guesses():
+    detail = face_detail(detection(), None, roll_degrees=0.0, age_groups=DEFAULT_AGE_GROUPS)
+    assert detail["Classified"] is False
+    assert not {"AgeRange", "Age", "AgeGroup", "Gender"} & set(detail)
+    assert "BoundingBox" in detail
+
+
+def test_result_documents():
+    ok = result_document(source={"Path": "a.jpg"}, model={"Name": "m"}, image={"Width": 1}, faces=[{"x": 1}])
+    assert ok == {
+        "SchemaVersion": SCHEMA_VERSION, "Source": {"Path": "a.jpg"}, "Image": {"Width": 1},
+        "Model": {"Name": "m"}, "FaceDetails": [{"x": 1}], "Error": None,
+    }  # fmt: skip
+    bad = result_document(source={"Path": "b"}, model={}, error=InvalidImageFormatError("not an image"))
+    assert bad["Error"] == {"Code": "InvalidImageFormat", "Message": "not an image"}
+    assert bad["FaceDetails"] == []
+    assert bad["Image"] is None
