@@ -43,3 +43,9 @@ class InvalidPathError(AgeGenderError):
     """A local path given to the command line cannot be read."""
 
     code = "InvalidPath"
+
+
+class InvalidEventError(AgeGenderError):
+    """A queue message that is not an S3 event notification (it can never succeed: a poison message)."""
+
+    code = "InvalidEvent"
