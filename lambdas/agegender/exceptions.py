@@ -21,10 +21,14 @@ class RuntimeUnavailableError(AgeGenderError):
     code = "RuntimeUnavailable"
 
 
-class InvalidAgeGroupTableError(AgeGenderError, ValueError):
-    """An age-group table specification cannot be parsed."""
+class InvalidConfigurationError(AgeGenderError, ValueError):
+    """The function's configuration (environment) is invalid; raised at cold start."""
 
     code = "InvalidConfiguration"
+
+
+class InvalidAgeGroupTableError(InvalidConfigurationError):
+    """An age-group table specification cannot be parsed."""
 
 
 class InvalidImageFormatError(AgeGenderError):
@@ -49,3 +53,15 @@ class InvalidEventError(AgeGenderError):
     """A queue message that is not an S3 event notification (it can never succeed: a poison message)."""
 
     code = "InvalidEvent"
+
+
+class InvalidS3ObjectError(AgeGenderError):
+    """The announced object (or version) no longer exists or cannot be read as an object."""
+
+    code = "InvalidS3Object"
+
+
+class AccessDeniedError(AgeGenderError):
+    """The function may not read the announced object."""
+
+    code = "AccessDenied"

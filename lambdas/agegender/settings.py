@@ -1,0 +1,83 @@
+"""Function configuration from environment variables, validated once at cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from agegender.analyzer import AnalyzerSettings
+from agegender.classifier import DEFAULT_MODEL_PATH
+from agegender.decoding import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from agegender.exceptions import InvalidConfigurationError
+from agegender.faces import DEFAULT_MIN_EYE_DISTANCE
+from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
+
+#: Variable -> (meaning, default); RESULTS_BUCKET has no default.
+VARIABLES = {
+    "RESULTS_BUCKET": ("bucket the result JSON files are written to", None),
+    "RESULTS_PREFIX": ("key prefix of the results", "results/"),
+    "MODEL_PATH": ("classifier .tflite (contract beside it)", str(DEFAULT_MODEL_PATH)),
+    "NUM_THREADS": ("TFLite threads", "1"),
+    "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(DEFAULT_MAX_BYTES)),
+    "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(DEFAULT_MAX_PIXELS)),
+    "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", "60"),
+    "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(DEFAULT_MIN_EYE_DISTANCE)),
+    "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", DEFAULT_AGE_GROUPS.spec()),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the handler needs to know about its environment."""
+
+    results_bucket: str
+    results_prefix: str
+    model_path: Path
+    num_threads: int
+    analyzer: AnalyzerSettings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate; raises one InvalidConfigurationError naming every problem."""
+        problems: list[str] = []
+
+        def get(name: str) -> str:
+            return env.get(name, VARIABLES[name][1] or "").strip()
+
+        def number(name: str, kind: type, low: float, high: float | None = None) -> float:
+            raw = get(name)
+            try:
+                value = kind(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a {kind.__name__} ({VARIABLES[name][0]})")
+                return kind(VARIABLES[name][1])
+            if value < low or (high is not None and value > high):
+                problems.append(f"{name}={raw} must be between {low} and {high if high is not None else 'any'}")
+            return value
+
+        bucket = get("RESULTS_BUCKET")
+        if not bucket:
+            problems.append(f"RESULTS_BUCKET is required ({VARIABLES['RESULTS_BUCKET'][0]})")
+        prefix = get("RESULTS_PREFIX")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        model_path = Path(get("MODEL_PATH"))
+        if not model_path.exists():
+            problems.append(f"MODEL_PATH={model_path} does not exist")
+        try:
+            groups = AgeGroupTable.parse(get("AGE_GROUPS"))
+        except InvalidConfigurationError as exc:
+            problems.append(f"AGE_GROUPS: {exc}")
+            groups = DEFAULT_AGE_GROUPS
+        threads = int(number("NUM_THREADS", int, 1, 64))
+        analyzer = AnalyzerSettings(
+            min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
+            min_eye_distance=number("MIN_EYE_DISTANCE_PX", float, 0),
+            age_groups=groups,
+            max_bytes=int(number("MAX_IMAGE_BYTES", int, 1)),
+            max_pixels=int(number("MAX_IMAGE_PIXELS", int, 1)),
+        )
+        if problems:
+            raise InvalidConfigurationError("invalid configuration: " + "; ".join(problems))
+        return cls(bucket, prefix, model_path, threads, analyzer)

@@ -1,0 +1,90 @@
+import io
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from agegender.analyzer import Analysis, AnalyzerSettings
+from agegender.events import S3ObjectRef
+from agegender.pipeline import MAX_KEY_BYTES, ObjectProcessor, result_key
+
+
+class FakeBody(io.BytesIO):
+    pass
+
+
+class FakeS3:
+    def __init__(self, get_error=None, length=10):
+        self.get_error, self.length, self.puts = get_error, length, []
+
+    def get_object(self, **params):
+        if self.get_error:
+            raise ClientError({"Error": {"Code": self.get_error, "Message": "x"}}, "GetObject")
+        return {"ContentLength": self.length, "Body": FakeBody(b"x" * self.length)}
+
+    def put_object(self, **params):
+        self.puts.append(params)
+
+
+class FakeAnalyzer:
+    def __init__(self):
+        self.model_info = {"Name": "m", "Version": "1", "Detector": "d"}
+        self.settings = AnalyzerSettings(max_bytes=100)
+
+    def analyze(self, data):
+        return Analysis({"Width": 1, "Height": 1, "Format": "PNG"}, [])
+
+
+REF = S3ObjectRef("in", "a b.png", version_id="v1", size=10)
+
+
+def processor(s3):
+    return ObjectProcessor(FakeAnalyzer(), s3, results_bucket="out", results_prefix="results/")
+
+
+def written(s3):
+    (put,) = s3.puts
+    return json.loads(put["Body"])
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("NoSuchKey", "InvalidS3Object"), ("NoSuchVersion", "InvalidS3Object"), ("AccessDenied", "AccessDenied")],
+)
+def test_permanent_read_errors_become_error_results(code, expected):
+    s3 = FakeS3(get_error=code)
+    outcome = processor(s3).process(REF)
+    assert outcome.error_code == expected
+    assert written(s3)["Error"]["Code"] == expected
+
+
+@pytest.mark.parametrize("code", ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"])
+def test_transient_read_errors_raise_for_a_retry(code):
+    s3 = FakeS3(get_error=code)
+    with pytest.raises(ClientError):
+        processor(s3).process(REF)
+    assert s3.puts == []  # nothing written, nothing acknowledged
+
+
+def test_oversized_objects_are_refused_before_download():
+    s3 = FakeS3(length=101)
+    assert processor(s3).process(REF).error_code == "ImageTooLarge"
+
+
+def test_result_keys_are_deterministic_and_bounded():
+    assert result_key("results/", "in", "a b.png") == "results/in/a b.png.json"
+    long_key = "k/" + "é" * 600
+    key = result_key("results/", "in", long_key)
+    assert len(key.encode()) <= MAX_KEY_BYTES
+    assert key == result_key("results/", "in", long_key)
+    assert key != result_key("results/", "in", long_key + "x")
+
+
+def test_success_writes_the_analysis():
+    s3 = FakeS3()
+    outcome = processor(s3).process(REF)
+    assert outcome.error_code is None
+    document = written(s3)
+    assert document["Source"] == {"Bucket": "in", "Key": "a b.png", "VersionId": "v1", "ETag": None, "Size": 10}
+    assert s3.puts[0]["Key"] == "results/in/a b.png.json"
+    assert s3.puts[0]["ContentType"] == "application/json"

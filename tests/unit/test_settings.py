@@ -1,0 +1,36 @@
+import pytest
+
+from agegender.exceptions import InvalidConfigurationError
+from agegender.settings import Settings
+
+
+def test_defaults_need_only_the_results_bucket(shipped_model):
+    settings = Settings.from_env({"RESULTS_BUCKET": "results"})
+    assert settings.results_bucket == "results"
+    assert settings.results_prefix == "results/"
+    assert settings.model_path == shipped_model
+    assert settings.analyzer.min_confidence == pytest.approx(0.6)
+    assert settings.analyzer.age_groups.names == ("child", "teen", "adult", "senior")
+
+
+def test_overrides(shipped_model):
+    settings = Settings.from_env(
+        {
+            "RESULTS_BUCKET": "r",
+            "RESULTS_PREFIX": "out",
+            "MIN_FACE_CONFIDENCE": "75",
+            "AGE_GROUPS": "young:0-29,old:30-",
+        }
+    )
+    assert settings.results_prefix == "out/"
+    assert settings.analyzer.min_confidence == pytest.approx(0.75)
+    assert settings.analyzer.age_groups.names == ("young", "old")
+
+
+def test_every_problem_is_named_at_once(shipped_model):
+    env = {"NUM_THREADS": "many", "MIN_FACE_CONFIDENCE": "150", "AGE_GROUPS": "x", "MODEL_PATH": "/nope.tflite"}
+    with pytest.raises(InvalidConfigurationError) as error:
+        Settings.from_env(env)
+    message = str(error.value)
+    for name in ("RESULTS_BUCKET", "NUM_THREADS", "MIN_FACE_CONFIDENCE", "AGE_GROUPS", "MODEL_PATH"):
+        assert name in message
