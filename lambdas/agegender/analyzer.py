@@ -11,7 +11,7 @@ from PIL import Image
 from agegender import decoding
 from agegender.classifier import AgeGenderClassifier
 from agegender.detector import FULL_RANGE, SHORT_RANGE, Detection, FaceDetector
-from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face
+from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.preprocessing import prepare_face
 from agegender.results import face_detail
@@ -91,7 +91,13 @@ class ImageAnalyzer:
         )
         attributes = dict(zip(usable, self.classifier.predict_inputs(inputs).faces(), strict=True))
         faces = [
-            face_detail(d, attributes.get(i), roll_degrees=aligned[i].roll_degrees, age_groups=self.settings.age_groups)
+            face_detail(
+                d,
+                attributes.get(i),
+                roll_degrees=aligned[i].roll_degrees,
+                age_groups=self.settings.age_groups,
+                quality=quality(aligned[i].crop),
+            )
             for i, d in enumerate(detections)
         ]
         return Analysis(_image_facts(decoded), faces)
@@ -101,7 +107,14 @@ class ImageAnalyzer:
         decoded = self._decode(data)
         attributes = self.classifier.predict_faces([decoded.image])[0]
         whole = Detection((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((6, 2)))
-        detail = face_detail(whole, attributes, roll_degrees=None, age_groups=self.settings.age_groups, landmarks=False)
+        detail = face_detail(
+            whole,
+            attributes,
+            roll_degrees=None,
+            age_groups=self.settings.age_groups,
+            landmarks=False,
+            quality=quality(decoded.image),
+        )
         return Analysis(_image_facts(decoded), [detail])
 
 

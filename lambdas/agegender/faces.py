@@ -85,3 +85,26 @@ def align_face(image: Image.Image, detection: Detection) -> AlignedFace:
         fillcolor=OUTSIDE_FILL,
     )
     return AlignedFace(crop, distance, roll)
+
+
+#: Laplacian variance at which Sharpness is 50. Measured on the centres of 200 UTKFace crops:
+#: median variance 35 as distributed (Sharpness 70), 14 after a 1 px Gaussian blur (49),
+#: 5.4 after 2 px (26), 2.6 after 4 px (15).
+SHARPNESS_HALF_POINT = 15.0
+
+
+def quality(crop: Image.Image) -> dict[str, float]:
+    """Rekognition-style ``Quality`` (0-100) of an aligned face crop, from its central region.
+
+    ``Brightness`` is the mean luminance; ``Sharpness`` grows with the variance of the
+    Laplacian (edge energy) and is 50 at ``SHARPNESS_HALF_POINT``.
+    """
+    grey = np.asarray(crop.convert("L"), dtype=np.float32)
+    h, w = grey.shape
+    centre = grey[h // 5 : h - h // 5, w // 5 : w - w // 5]
+    lap = -4 * centre[1:-1, 1:-1] + centre[:-2, 1:-1] + centre[2:, 1:-1] + centre[1:-1, :-2] + centre[1:-1, 2:]
+    variance = float(lap.var())
+    return {
+        "Brightness": round(float(centre.mean()) / 255.0 * 100.0, 2),
+        "Sharpness": round(100.0 * variance / (variance + SHARPNESS_HALF_POINT), 2),
+    }

@@ -33,6 +33,7 @@ def face_detail(
     roll_degrees: float | None,
     age_groups: AgeGroupTable,
     landmarks: bool = True,
+    quality: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """One ``FaceDetails`` entry; ``attributes`` None means the face was too small to classify."""
     left, top, right, bottom = detection.box
@@ -59,7 +60,9 @@ def face_detail(
             for index, name in LANDMARK_TYPES.items()
         ]
     if roll_degrees is not None:
-        detail["Pose"] = {"Roll": round(roll_degrees, 2)}
+        detail["Pose"] = {"Roll": round(roll_degrees, 2)}  # Yaw/Pitch: no fair estimate from 6 keypoints
+    if quality is not None:
+        detail["Quality"] = quality
     return detail
 
 

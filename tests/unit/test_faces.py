@@ -54,3 +54,19 @@ def test_eye_geometry_reports_distance_and_roll():
     np.testing.assert_allclose(center, [115, 115])
     assert distance == pytest.approx(np.hypot(30, 30))
     assert roll == pytest.approx(45.0)
+
+
+def test_quality_brightness_and_sharpness():
+    from PIL import ImageFilter
+
+    from agegender.faces import quality
+
+    flat_white = quality(Image.new("RGB", (200, 200), (255, 255, 255)))
+    assert flat_white == {"Brightness": 100.0, "Sharpness": 0.0}
+    assert quality(Image.new("RGB", (200, 200), (0, 0, 0)))["Brightness"] == 0.0
+    rng = np.random.default_rng(0)
+    detailed = Image.fromarray(rng.integers(0, 255, (200, 200, 3), dtype=np.uint8))
+    sharp = quality(detailed)["Sharpness"]
+    soft = quality(detailed.filter(ImageFilter.GaussianBlur(2)))["Sharpness"]
+    assert sharp > 95
+    assert soft < sharp

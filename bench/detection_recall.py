@@ -1,0 +1,162 @@
+"""Detection recall and false detections on composite camera frames, and gender accuracy through
+detect+crop against the classifier alone (``--no-detect``) on the same faces.
+
+    python bench/detection_recall.py [--frames 200] [--json bench/results/detection_recall.json]
+
+Frames are 1280x720, plain or textured backgrounds, with 1-4 UTKFace test-split faces
+each (30-200 px, never overlapping), built deterministically from a seed. A detection
+matches a face when its centre lies inside the pasted square and its width is 0.3-1.3 of
+the square's side; unmatched detections are false detections. Needs the UTKFace archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]
+
+from agegender.analyzer import ImageAnalyzer  # noqa: E402
+from training.dataset import iter_files, parse_name, split_of  # noqa: E402
+from training.train import DEFAULT_DATA  # noqa: E402
+
+SIZE_BUCKETS = ((30, 60), (60, 100), (100, 200))
+
+
+def textured_background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """Blurred coloured noise plus random rectangles: edges and texture without faces."""
+    noise = rng.integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8)
+    base = Image.fromarray(noise).resize((width, height), Image.Resampling.BICUBIC)
+    pixels = np.asarray(base, dtype=np.int16)
+    for _ in range(25):
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        x1, y1 = x0 + int(rng.integers(20, 300)), y0 + int(rng.integers(20, 200))
+        pixels[y0:y1, x0:x1] = rng.integers(0, 255, 3)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
+def load_test_faces(data: Path, count: int) -> list[tuple[Image.Image, int]]:
+    """``count`` test-split faces (image, gender label), in archive order."""
+    faces = []
+    for name, blob in iter_files(data / "UTKFace.tar.gz" if data.is_dir() else data):
+        label = parse_name(name)
+        if label is not None and split_of(name) == "test":
+            faces.append((Image.open(io.BytesIO(blob)).convert("RGB"), label.gender))
+            if len(faces) == count:
+                break
+    return faces
+
+
+def place(rng: np.random.Generator, sides: list[int], width: int, height: int) -> list[tuple[int, int, int]]:
+    """Non-overlapping (x, y, side) squares inside the frame."""
+    boxes: list[tuple[int, int, int]] = []
+    for side in sides:
+        for _ in range(200):
+            x, y = int(rng.integers(0, width - side)), int(rng.integers(0, height - side))
+            if all(
+                x + side + 10 < bx or bx + bs + 10 < x or y + side + 10 < by or by + bs + 10 < y for bx, by, bs in boxes
+            ):
+                boxes.append((x, y, side))
+                break
+    return boxes
+
+
+def run(frames: int, seed: int, data: Path) -> dict[str, object]:
+    rng = np.random.default_rng(seed)
+    analyzer = ImageAnalyzer()
+    faces = load_test_faces(data, frames * 4)
+    cursor = 0
+    truth_total, found, false_detections, detections_total = 0, 0, 0, 0
+    by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS}
+    gender_detect, gender_crop, detect_ms = [], [], []
+    for index in range(frames):
+        width, height = 1280, 720
+        background = (
+            textured_background(rng, width, height)
+            if index % 2
+            else Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(40, 220, 3)))
+        )
+        count = int(rng.integers(1, 5))
+        sides = [int(rng.integers(30, 201)) for _ in range(count)]
+        boxes = place(rng, sides, width, height)
+        pasted = []
+        for x, y, side in boxes:
+            face, gender = faces[cursor % len(faces)]
+            cursor += 1
+            background.paste(face.resize((side, side), Image.Resampling.BILINEAR), (x, y))
+            pasted.append((x, y, side, face, gender))
+        buffer = io.BytesIO()
+        background.save(buffer, format="JPEG", quality=90)
+        started = time.perf_counter()
+        analysis = analyzer.analyze(buffer.getvalue())
+        detect_ms.append((time.perf_counter() - started) * 1000)
+        detections_total += len(analysis.faces)
+        matched: dict[int, dict] = {}
+        for detail in analysis.faces:
+            box = detail["BoundingBox"]
+            cx, cy = (box["Left"] + box["Width"] / 2) * width, (box["Top"] + box["Height"] / 2) * height
+            hit = next(
+                (
+                    i
+                    for i, (x, y, side, _, _) in enumerate(pasted)
+                    if i not in matched
+                    and x <= cx <= x + side
+                    and y <= cy <= y + side
+                    and 0.3 <= box["Width"] * width / side <= 1.3
+                ),
+                None,
+            )
+            if hit is None:
+                false_detections += 1
+                continue
+            matched[hit] = detail
+        for i, (_, _, side, face, gender) in enumerate(pasted):
+            truth_total += 1
+            bucket = next(f"{lo}-{hi}px" for lo, hi in SIZE_BUCKETS if lo <= side <= hi)
+            by_size[bucket][1] += 1
+            if i in matched:
+                found += 1
+                by_size[bucket][0] += 1
+                if matched[i].get("Classified"):  # the same faces through both paths
+                    gender_detect.append((matched[i]["Gender"]["Value"] == "Female") == bool(gender))
+                    attributes = analyzer.classifier.predict_faces([face])[0]
+                    gender_crop.append((attributes.p_female >= 0.5) == bool(gender))
+    return {
+        "frames": frames,
+        "faces": truth_total,
+        "recall": found / truth_total,
+        "recall_by_size": {k: (v[0] / v[1] if v[1] else None) for k, v in by_size.items()},
+        "false_detections": false_detections,
+        "false_detection_rate": false_detections / max(1, detections_total),
+        "gender_accuracy_detect_crop": float(np.mean(gender_detect)) if gender_detect else None,
+        "gender_accuracy_no_detect_same_faces": float(np.mean(gender_crop)) if gender_crop else None,
+        "analyze_ms_median": float(np.median(detect_ms)),
+        "detector": analyzer.model_info["Detector"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detection_recall.json")
+    args = parser.parse_args(argv)
+    report = run(args.frames, args.seed, args.data)
+    for key, value in report.items():
+        print(f"{key:40s} {value}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
