@@ -36,6 +36,7 @@ class DetectorSpec:
     input_size: int
     strides: tuple[int, ...]
     anchors_per_layer: int  # 2 with MediaPipe's interpolated scale, 1 without
+    resizable: bool  # fully convolutional: runs on any input size that is a multiple of the largest stride
 
     @property
     def path(self) -> Path:
@@ -49,6 +50,7 @@ SHORT_RANGE = DetectorSpec(
     input_size=128,
     strides=(8, 16, 16, 16),
     anchors_per_layer=2,
+    resizable=True,
 )
 FULL_RANGE = DetectorSpec(
     name="blazeface-full-range-sparse",
@@ -57,17 +59,20 @@ FULL_RANGE = DetectorSpec(
     input_size=192,
     strides=(4,),
     anchors_per_layer=1,
+    resizable=False,  # XNNPACK cannot reshape its sparse layers
 )
 DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
 
 
-def ssd_anchor_centers(spec: DetectorSpec) -> np.ndarray:
+def ssd_anchor_centers(spec: DetectorSpec, height: int | None = None, width: int | None = None) -> np.ndarray:
     """Anchor centres ``(N, 2)`` as (x, y) in [0, 1] of the model input, in the model's output order.
 
     BlazeFace uses fixed-size anchors (width = height = 1), so only centres matter.
     Consecutive layers with the same stride share one feature map, their anchors
-    interleaved per cell, as MediaPipe's SsdAnchorsCalculator lays them out.
+    interleaved per cell, as MediaPipe's SsdAnchorsCalculator lays them out. ``height``
+    and ``width`` default to the native square input.
     """
+    height, width = height or spec.input_size, width or spec.input_size
     centers = []
     layer = 0
     while layer < len(spec.strides):
@@ -75,8 +80,8 @@ def ssd_anchor_centers(spec: DetectorSpec) -> np.ndarray:
         same = 0
         while layer + same < len(spec.strides) and spec.strides[layer + same] == stride:
             same += 1
-        cells = int(np.ceil(spec.input_size / stride))
-        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        rows, cols = int(np.ceil(height / stride)), int(np.ceil(width / stride))
+        ys, xs = np.meshgrid((np.arange(rows) + 0.5) / rows, (np.arange(cols) + 0.5) / cols, indexing="ij")
         grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
         centers.append(np.repeat(grid, same * spec.anchors_per_layer, axis=0))
         layer += same
@@ -137,6 +142,19 @@ def weighted_nms(
     return kept
 
 
+def merge_detections(detections: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
+    """Merge detections of the same faces from several passes (weighted NMS over all of them)."""
+    if len(detections) < 2:
+        return list(detections)
+    boxes = np.array([d.box for d in detections])
+    scores = np.array([d.score for d in detections])
+    keypoints = np.stack([d.keypoints for d in detections])
+    return [
+        Detection(tuple(float(v) for v in box), score, points)
+        for box, score, points in weighted_nms(boxes, scores, keypoints, iou_threshold)
+    ]
+
+
 def letterbox(image: Image.Image, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit ``image`` into a ``size`` square (aspect ratio kept, black padding), as float32 in [-1, 1].
 
@@ -174,6 +192,7 @@ class FaceDetector:
             raise ModelContractError(f"face detector {path} is missing: run `python scripts/fetch_detectors.py`")
         self._model = TFLiteModel(path, num_threads=num_threads, signature=None)
         self._anchors = ssd_anchor_centers(spec)
+        self._anchor_cache = {(spec.input_size, spec.input_size): self._anchors}
         shapes = {name: tuple(d["shape"]) for name, d in self._model.output_details.items()}
         self._boxes_name = next((n for n, s in shapes.items() if s[-1] == 16), None)
         self._scores_name = next((n for n, s in shapes.items() if s[-1] == 1), None)
@@ -182,17 +201,40 @@ class FaceDetector:
                 f"{path}: outputs {shapes} do not match {spec.name} ({len(self._anchors)} anchors)"
             )
 
-    def detect(self, image: Image.Image) -> list[Detection]:
-        """Faces in an RGB image, highest score first, coordinates as ratios of the image."""
-        tensor, padding, span = letterbox(image, self.spec.input_size)
+    def _anchors_for(self, height: int, width: int) -> np.ndarray:
+        key = (height, width)
+        if key not in self._anchor_cache:
+            self._anchor_cache[key] = ssd_anchor_centers(self.spec, height, width)
+        return self._anchor_cache[key]
+
+    def detect(
+        self, image: Image.Image, long_side: int | None = None, min_score: float | None = None
+    ) -> list[Detection]:
+        """Faces in an RGB image, highest score first, coordinates as ratios of the image.
+
+        By default the image is letterboxed into the model's native square input. With
+        ``long_side`` (resizable models only) it is instead resized so its long side is
+        about that many pixels, each side a multiple of the largest stride, and run at
+        that size: small faces keep enough pixels to be found.
+        """
+        if long_side is None:
+            tensor, padding, span = letterbox(image, self.spec.input_size)
+        else:
+            if not self.spec.resizable:
+                raise ValueError(f"{self.spec.name} only runs at {self.spec.input_size} px")
+            tensor = resize_to_grid(image, long_side, max(self.spec.strides))
+            padding, span = np.zeros(2), np.ones(2)
+        height, width = tensor.shape[:2]
+        anchors = self._anchors_for(height, width)
         outputs = self._model(**{self._model.input_names[0]: tensor[None]})
         raw = outputs[self._boxes_name][0]
         logits = np.clip(outputs[self._scores_name][0, :, 0], -80.0, 80.0)
         scores = 1.0 / (1.0 + np.exp(-logits))
-        keep = scores >= self.min_score
+        keep = scores >= (self.min_score if min_score is None else min_score)
         if not keep.any():
             return []
-        raw, scores, anchors = raw[keep] / self.spec.input_size, scores[keep], self._anchors[keep]
+        # Offsets and sizes are in input pixels; anchors are ratios of the input.
+        raw, scores, anchors = raw[keep] / np.tile([width, height], 8), scores[keep], anchors[keep]
         centers = raw[:, 0:2] + anchors
         half = raw[:, 2:4] / 2
         boxes = np.concatenate([centers - half, centers + half], axis=1)
@@ -203,3 +245,13 @@ class FaceDetector:
         return [
             Detection(tuple(float(v) for v in np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces
         ]
+
+
+def resize_to_grid(image: Image.Image, long_side: int, multiple: int) -> np.ndarray:
+    """Resize so the long side is about ``long_side`` and both sides are multiples of ``multiple``; [-1, 1]."""
+    width, height = image.size
+    scale = long_side / max(width, height)
+    new_w = max(multiple, round(width * scale / multiple) * multiple)
+    new_h = max(multiple, round(height * scale / multiple) * multiple)
+    resized = np.asarray(image.resize((new_w, new_h), Image.Resampling.BILINEAR), dtype=np.float32)
+    return resized / 127.5 - 1.0
