@@ -69,10 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "classifier_latency.json")
     args = parser.parse_args(argv)
     rows = []
+    unavailable = {}
     for runtime_name in available_runtimes():
         force_runtime(runtime_name)
         for model_path in sorted(args.models.glob("*.tflite")):
-            classifier = AgeGenderClassifier(model_path, num_threads=1, max_batch=8)
+            try:
+                classifier = AgeGenderClassifier(model_path, num_threads=1, max_batch=8)
+            except (ImportError, SystemError, RuntimeError) as exc:
+                # e.g. tflite-runtime 2.14, built against numpy 1.x, under numpy 2
+                unavailable[runtime_name] = f"{type(exc).__name__}: {exc}"
+                break
             for batch in (1, 8):
                 rows.append(
                     {
@@ -91,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['median_ms']:>8.3f} {r['p95_ms']:>7.3f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    for name, reason in unavailable.items():
+        print(f"{name}: cannot run here ({reason})")
     machine = {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(), "threads": 1}
-    args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+    report = {"machine": machine, "results": rows, "unavailable": unavailable}
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

@@ -24,7 +24,6 @@ PLOTS = (
     "gender_confusion",
     "age_error_by_group",
     "per_group",
-    "sample_predictions",
 )
 
 INTENDED_USE = """\
@@ -41,6 +40,8 @@ INTENDED_USE = """\
 - **Age** is an estimate of apparent age with a typical error of several years (see the
   tables); `AgeRange` is the estimate plus or minus the model's own spread and covers the
   true age only about as often as the coverage figure below says.
+- Gender estimates for children are unreliable (see the age-group table: babies and young
+  children are close to chance); do not use them for children.
 - Accuracy differs between groups (see the per-race and per-age tables). UTKFace has few
   faces over 80 and few in the "Others" race group; figures for those slices are the least reliable.
 - Trained on aligned, cropped, mostly frontal faces. Profile views, heavy occlusion,
@@ -201,6 +202,9 @@ def render(models: Path, latency_json: Path | None) -> str:
     out += [
         "## Plots",
         *[f"![{name}](evaluation/{name}.png)" for name in PLOTS],
+        "",
+        "`python -m training.evaluate` also draws a grid of sample predictions; it shows UTKFace faces, so it",
+        "stays in the run's output folder and is not shipped here.",
         "",
         INTENDED_USE,
     ]

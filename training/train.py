@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
 SAGEMAKER_CHECKPOINTS = Path("/opt/ml/checkpoints")
+#: Evaluation plots that show dataset images (kept in the run's output, never shipped).
+DATASET_IMAGE_PLOTS = "sample_predictions.png"
 
 log = logging.getLogger("training")
 
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--arch", default="resnet_small", help="resnet_small | mini_xception | plain_cnn (baseline)")
     hp.add_argument("--input_size", type=int, default=64, help="face crop side in pixels")
     hp.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    hp.add_argument("--init_model", default="", help="fine-tune this model.keras instead of a new network")
     hp.add_argument("--dropout", type=float, default=0.3)
     hp.add_argument("--epochs", type=int, default=40)
     hp.add_argument("--batch_size", type=int, default=64)
@@ -134,7 +137,14 @@ def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()
     train_set, val_set = data.subset("train"), data.subset("val")
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError("the training and validation splits must not be empty")
-    model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
+    if args.init_model:
+        import training.augment  # noqa: F401  (registers the custom layers for loading)
+
+        model = keras.models.load_model(args.init_model, compile=False)
+        if model.input_shape[1] != args.input_size:
+            raise ValueError(f"--init_model takes {model.input_shape[1]} px inputs, not --input_size {args.input_size}")
+    else:
+        model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
     trainer = with_augmentation(model, build_augmenter(args.input_size, args.seed)) if args.augment else model
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
     warmup = int(args.warmup_epochs * steps_per_epoch)
@@ -269,7 +279,13 @@ def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
         from training.model_card import REPO_ROOT as _ROOT
         from training.model_card import render
 
-        shutil.copytree(output_dir / "evaluation", ship_dir / "evaluation", dirs_exist_ok=True)
+        # The sample-prediction grid shows dataset faces, which must never be committed: not shipped.
+        shutil.copytree(
+            output_dir / "evaluation",
+            ship_dir / "evaluation",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(DATASET_IMAGE_PLOTS),
+        )
         latency = _ROOT / "bench" / "results" / "classifier_latency.json"
         (ship_dir / "MODEL_CARD.md").write_text(render(ship_dir, latency if ship_dir == _ROOT / "models" else None))
 
