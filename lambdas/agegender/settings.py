@@ -22,6 +22,7 @@ VARIABLES = {
     "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(DEFAULT_MAX_BYTES)),
     "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(DEFAULT_MAX_PIXELS)),
     "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", "60"),
+    "DETECTION_SCAN_LONG_SIDE": ("long side (px) of the small-face scan; 0 turns it off", "960"),
     "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(DEFAULT_MIN_EYE_DISTANCE)),
     "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", DEFAULT_AGE_GROUPS.spec()),
 }
@@ -73,6 +74,7 @@ class Settings:
         threads = int(number("NUM_THREADS", int, 1, 64))
         analyzer = AnalyzerSettings(
             min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
+            scan_long_side=int(number("DETECTION_SCAN_LONG_SIDE", int, 0, 4096)),
             min_eye_distance=number("MIN_EYE_DISTANCE_PX", float, 0),
             age_groups=groups,
             max_bytes=int(number("MAX_IMAGE_BYTES", int, 1)),

@@ -66,3 +66,12 @@ def test_finds_and_classifies_utkface_faces_in_a_frame(capsys, tmp_path, shipped
     assert abs(lefts[0] - 150) < 40
     assert abs(lefts[1] - 800) < 40
     assert all(f["Classified"] for f in result["FaceDetails"])
+
+
+def test_without_the_scan_a_plain_image_still_analyses(shipped_model):
+    from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=0))
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 90, 90)).save(buffer, format="PNG")
+    assert analyzer.analyze(buffer.getvalue()).faces == []
