@@ -76,7 +76,7 @@ def run(frames: int, seed: int, data: Path) -> dict[str, object]:
     cursor = 0
     truth_total, found, false_detections, detections_total = 0, 0, 0, 0
     by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS}
-    gender_detect, gender_crop, detect_ms = [], [], []
+    gender_detect, gender_crop, detect_ms, gender_sizes = [], [], [], []
     for index in range(frames):
         width, height = 1280, 720
         background = (
@@ -129,6 +129,7 @@ def run(frames: int, seed: int, data: Path) -> dict[str, object]:
                     gender_detect.append((matched[i]["Gender"]["Value"] == "Female") == bool(gender))
                     attributes = analyzer.classifier.predict_faces([face])[0]
                     gender_crop.append((attributes.p_female >= 0.5) == bool(gender))
+                    gender_sizes.append(bucket)
     return {
         "frames": frames,
         "faces": truth_total,
@@ -138,6 +139,14 @@ def run(frames: int, seed: int, data: Path) -> dict[str, object]:
         "false_detection_rate": false_detections / max(1, detections_total),
         "gender_accuracy_detect_crop": float(np.mean(gender_detect)) if gender_detect else None,
         "gender_accuracy_no_detect_same_faces": float(np.mean(gender_crop)) if gender_crop else None,
+        "gender_accuracy_by_size": {
+            f"{lo}-{hi}px": {
+                "detect_crop": float(np.mean([d for d, b in zip(gender_detect, gender_sizes, strict=True) if b == k])),
+                "no_detect": float(np.mean([c for c, b in zip(gender_crop, gender_sizes, strict=True) if b == k])),
+            }
+            for lo, hi in SIZE_BUCKETS
+            if (k := f"{lo}-{hi}px") in gender_sizes
+        },
         "analyze_ms_median": float(np.median(detect_ms)),
         "detector": analyzer.model_info["Detector"],
     }

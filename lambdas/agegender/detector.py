@@ -142,6 +142,11 @@ def weighted_nms(
     return kept
 
 
+def overlaps(a: Detection, b: Detection, iou_threshold: float = 0.3) -> bool:
+    """Whether two detections are the same face (IoU above ``iou_threshold``)."""
+    return bool(_iou(np.array(a.box), np.array([b.box]))[0] > iou_threshold)
+
+
 def merge_detections(detections: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
     """Merge detections of the same faces from several passes (weighted NMS over all of them)."""
     if len(detections) < 2:

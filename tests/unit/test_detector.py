@@ -72,3 +72,30 @@ def test_finds_a_utkface_face_where_it_was_pasted(spec, side, utkface_dir):
     inter = max(0, min(right, truth[2]) - max(left, truth[0])) * max(0, min(bottom, truth[3]) - max(top, truth[1]))
     union = (right - left) * (bottom - top) + side * side - inter
     assert inter / union > 0.5
+
+
+def test_overlaps():
+    from agegender.detector import Detection, overlaps
+
+    def box(left, top, right, bottom):
+        return Detection((left, top, right, bottom), 0.9, np.zeros((6, 2)))
+
+    assert overlaps(box(0, 0, 1, 1), box(0.1, 0, 1.1, 1))
+    assert not overlaps(box(0, 0, 1, 1), box(2, 2, 3, 3))
+
+
+def test_a_later_detector_only_adds_faces_the_earlier_missed(shipped_model):
+    from types import SimpleNamespace
+
+    from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+    from agegender.detector import Detection
+
+    def fake(resizable, boxes):
+        faces = [Detection(b, 0.9, np.full((6, 2), i, dtype=float)) for i, b in enumerate(boxes)]
+        return SimpleNamespace(spec=SimpleNamespace(resizable=resizable), detect=lambda image, **_: faces)
+
+    first = fake(False, [(0.1, 0.1, 0.3, 0.3)])
+    second = fake(False, [(0.11, 0.1, 0.31, 0.3), (0.6, 0.6, 0.8, 0.8)])
+    analyzer = ImageAnalyzer(detectors=[first, second], settings=AnalyzerSettings(scan_long_side=0))
+    faces = analyzer.detect(Image.new("RGB", (100, 100)))
+    assert [f.box for f in faces] == [(0.1, 0.1, 0.3, 0.3), (0.6, 0.6, 0.8, 0.8)]  # the first detector's box is kept
