@@ -24,7 +24,7 @@ from PIL import Image, ImageFilter
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]
 
-from agegender.analyzer import ImageAnalyzer  # noqa: E402
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer  # noqa: E402
 from training.dataset import iter_files, parse_name, split_of  # noqa: E402
 from training.train import DEFAULT_DATA  # noqa: E402
 
@@ -69,9 +69,9 @@ def place(rng: np.random.Generator, sides: list[int], width: int, height: int) -
     return boxes
 
 
-def run(frames: int, seed: int, data: Path) -> dict[str, object]:
+def run(frames: int, seed: int, data: Path, scan_long_side: int = AnalyzerSettings.scan_long_side) -> dict[str, object]:
     rng = np.random.default_rng(seed)
-    analyzer = ImageAnalyzer()
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=scan_long_side))
     faces = load_test_faces(data, frames * 4)
     cursor = 0
     truth_total, found, false_detections, detections_total = 0, 0, 0, 0
@@ -157,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--scan-long-side", type=int, default=AnalyzerSettings.scan_long_side, help="0 = no scan")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detection_recall.json")
     args = parser.parse_args(argv)
-    report = run(args.frames, args.seed, args.data)
+    report = {"scan_long_side": args.scan_long_side, **run(args.frames, args.seed, args.data, args.scan_long_side)}
     for key, value in report.items():
         print(f"{key:40s} {value}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
