@@ -276,7 +276,6 @@ def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
         if source.exists():
             shutil.copyfile(source, ship_dir / "training" / source.name)
     if (output_dir / "evaluation").is_dir():
-        from training.model_card import REPO_ROOT as _ROOT
         from training.model_card import render
 
         # The sample-prediction grid shows dataset faces, which must never be committed: not shipped.
@@ -286,8 +285,9 @@ def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns(DATASET_IMAGE_PLOTS),
         )
-        latency = _ROOT / "bench" / "results" / "classifier_latency.json"
-        (ship_dir / "MODEL_CARD.md").write_text(render(ship_dir, latency if ship_dir == _ROOT / "models" else None))
+        # The committed latency figures describe the repository's models/ only.
+        latency = REPO_ROOT / "bench" / "results" / "classifier_latency.json"
+        (ship_dir / "MODEL_CARD.md").write_text(render(ship_dir, latency if ship_dir == REPO_ROOT / "models" else None))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,6 +58,7 @@ class ImageAnalyzer:
     ) -> None:
         self.settings = settings or AnalyzerSettings()
         self.classifier = classifier or AgeGenderClassifier()
+        threads = self.classifier.model.num_threads  # one thread setting for every model
         # Two passes, merged: the short-range model (fully convolutional) scans the whole
         # image at scan_long_side for small and medium faces; the full-range model, on the
         # letterboxed image, finds faces that fill much of it.
@@ -65,8 +66,8 @@ class ImageAnalyzer:
             detectors
             if detectors is not None
             else [
-                FaceDetector(SHORT_RANGE, min_score=self.settings.min_confidence),
-                FaceDetector(FULL_RANGE, min_score=self.settings.min_confidence),
+                FaceDetector(SHORT_RANGE, min_score=self.settings.min_confidence, num_threads=threads),
+                FaceDetector(FULL_RANGE, min_score=self.settings.min_confidence, num_threads=threads),
             ]
         )
 

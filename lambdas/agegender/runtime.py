@@ -7,7 +7,6 @@ always pass and receive real values.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ class TFLiteModel:
         signature: str | None = "serving_default",
     ) -> None:
         interpreter_cls, self.runtime_name = import_interpreter()
-        threads = num_threads or int(os.environ.get("AGEGENDER_NUM_THREADS", "1"))
+        threads = num_threads or 1
         self.interpreter = interpreter_cls(model_path=str(model_path), num_threads=threads)
         self.num_threads = threads
         self._runner = None
