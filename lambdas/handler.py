@@ -23,6 +23,7 @@ from agegender.classifier import AgeGenderClassifier
 from agegender.events import S3ObjectRef, parse_message_body
 from agegender.pipeline import ObjectProcessor
 from agegender.settings import Settings
+from agegender.summary import SummaryPublisher
 
 logger = Logger(service="agegender")
 metrics = Metrics(namespace="AgeGender", service="agegender")
@@ -37,6 +38,8 @@ PROCESSOR = ObjectProcessor(
     boto3.client("s3"),
     results_bucket=SETTINGS.results_bucket,
     results_prefix=SETTINGS.results_prefix,
+    publisher=SummaryPublisher(boto3.client("sns"), SETTINGS.results_topic_arn) if SETTINGS.results_topic_arn else None,
+    delete_source=SETTINGS.delete_source,
 )
 INIT_MS = (time.perf_counter() - _started) * 1000
 batch = BatchProcessor(event_type=EventType.SQS)

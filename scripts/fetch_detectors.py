@@ -20,7 +20,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "lambdas"))
 
-from agegender.detector import DETECTOR_DIR, DETECTORS  # noqa: E402
+from agegender.assets import DETECTOR_DIR  # noqa: E402
+from agegender.detector import DETECTORS  # noqa: E402
 
 WHEEL = "mediapipe==0.10.14"
 MEMBER_DIR = "mediapipe/modules/face_detection/"

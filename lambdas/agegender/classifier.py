@@ -9,13 +9,11 @@ import numpy as np
 from PIL import Image
 
 from agegender import labels
+from agegender.assets import DEFAULT_MODEL_PATH
 from agegender.contract import ModelContract, load_contract
 from agegender.exceptions import ModelContractError
 from agegender.preprocessing import prepare_faces
 from agegender.runtime import TFLiteModel
-
-#: Where the shipped model lives, relative to the repository / function package root.
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "agegender.tflite"
 
 
 @dataclass(frozen=True)

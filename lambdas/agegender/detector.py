@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from agegender.assets import DETECTOR_DIR
 from agegender.exceptions import ModelContractError
 from agegender.runtime import TFLiteModel
-
-DETECTOR_DIR = Path(__file__).resolve().parents[2] / "models" / "detector"
 
 #: Keypoint order of BlazeFace's output. "Right"/"left" are the subject's, so the subject's
 #: right eye appears on the image's left in a frontal photo.

@@ -17,6 +17,8 @@ from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 VARIABLES = {
     "RESULTS_BUCKET": ("bucket the result JSON files are written to", None),
     "RESULTS_PREFIX": ("key prefix of the results", "results/"),
+    "RESULTS_TOPIC_ARN": ("SNS topic for result summaries (smart displays); empty: none", ""),
+    "DELETE_SOURCE": ("delete each upload once its result is written: true | false", "false"),
     "MODEL_PATH": ("classifier .tflite (contract beside it)", str(DEFAULT_MODEL_PATH)),
     "NUM_THREADS": ("TFLite threads", "1"),
     "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(DEFAULT_MAX_BYTES)),
@@ -34,6 +36,8 @@ class Settings:
 
     results_bucket: str
     results_prefix: str
+    results_topic_arn: str | None
+    delete_source: bool
     model_path: Path
     num_threads: int
     analyzer: AnalyzerSettings
@@ -63,6 +67,12 @@ class Settings:
         prefix = get("RESULTS_PREFIX")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
+        delete_source = get("DELETE_SOURCE").lower()
+        if delete_source not in ("true", "false"):
+            problems.append(f"DELETE_SOURCE={delete_source!r} must be true or false")
+        topic_arn = get("RESULTS_TOPIC_ARN")
+        if topic_arn and not topic_arn.startswith("arn:"):
+            problems.append(f"RESULTS_TOPIC_ARN={topic_arn!r} is not an ARN")
         model_path = Path(get("MODEL_PATH"))
         if not model_path.exists():
             problems.append(f"MODEL_PATH={model_path} does not exist")
@@ -82,4 +92,4 @@ class Settings:
         )
         if problems:
             raise InvalidConfigurationError("invalid configuration: " + "; ".join(problems))
-        return cls(bucket, prefix, model_path, threads, analyzer)
+        return cls(bucket, prefix, topic_arn or None, delete_source == "true", model_path, threads, analyzer)

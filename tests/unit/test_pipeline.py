@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from agegender.analyzer import Analysis, AnalyzerSettings
 from agegender.events import S3ObjectRef
 from agegender.pipeline import MAX_KEY_BYTES, ObjectProcessor, result_key
+from agegender.summary import SummaryPublisher
 
 
 class FakeBody(io.BytesIO):
@@ -14,8 +15,16 @@ class FakeBody(io.BytesIO):
 
 
 class FakeS3:
-    def __init__(self, get_error=None, length=10):
-        self.get_error, self.length, self.puts = get_error, length, []
+    def __init__(self, get_error=None, length=10, existing_results=()):
+        self.get_error, self.length, self.puts, self.deletes = get_error, length, [], []
+        self.existing_results = set(existing_results)
+
+    def head_object(self, Bucket, Key):
+        if Key not in self.existing_results:
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+
+    def delete_object(self, **params):
+        self.deletes.append(params)
 
     def get_object(self, **params):
         if self.get_error:
@@ -38,8 +47,8 @@ class FakeAnalyzer:
 REF = S3ObjectRef("in", "a b.png", version_id="v1", size=10)
 
 
-def processor(s3):
-    return ObjectProcessor(FakeAnalyzer(), s3, results_bucket="out", results_prefix="results/")
+def processor(s3, **options):
+    return ObjectProcessor(FakeAnalyzer(), s3, results_bucket="out", results_prefix="results/", **options)
 
 
 def written(s3):
@@ -88,3 +97,53 @@ def test_success_writes_the_analysis():
     assert document["Source"] == {"Bucket": "in", "Key": "a b.png", "VersionId": "v1", "ETag": None, "Size": 10}
     assert s3.puts[0]["Key"] == "results/in/a b.png.json"
     assert s3.puts[0]["ContentType"] == "application/json"
+
+
+class FakeSNS:
+    def __init__(self, error=None):
+        self.error, self.messages = error, []
+
+    def publish(self, **params):
+        if self.error:
+            raise ClientError({"Error": {"Code": self.error, "Message": "x"}}, "Publish")
+        self.messages.append(params)
+
+
+def test_summary_is_published_after_the_result_is_written():
+    s3, sns = FakeS3(), FakeSNS()
+    ref = S3ObjectRef("in", "cameras/door-2/frame 1.jpg")
+    processor(s3, publisher=SummaryPublisher(sns, "arn:aws:sns:us-east-1:1:t")).process(ref)
+    (message,) = sns.messages
+    summary = json.loads(message["Message"])
+    assert summary["CameraId"] == "door-2"
+    assert summary["Result"] == {"Bucket": "out", "Key": "results/in/cameras/door-2/frame 1.jpg.json"}
+    assert summary["FaceCount"] == 0
+    assert message["MessageAttributes"]["camera_id"]["StringValue"] == "door-2"
+    assert len(s3.puts) == 1
+
+
+def test_a_failed_publish_raises_so_the_message_is_retried():
+    sns = FakeSNS(error="Throttling")
+    with pytest.raises(ClientError):
+        processor(FakeS3(), publisher=SummaryPublisher(sns, "arn:aws:sns:us-east-1:1:t")).process(REF)
+
+
+def test_delete_source_removes_the_exact_version_after_the_write():
+    s3 = FakeS3()
+    processor(s3, delete_source=True).process(REF)
+    assert len(s3.puts) == 1
+    assert s3.deletes == [{"Bucket": "in", "Key": "a b.png", "VersionId": "v1"}]
+
+
+def test_delete_source_keeps_the_result_when_a_redelivery_finds_the_upload_gone():
+    key = result_key("results/", "in", "a b.png")
+    s3 = FakeS3(get_error="NoSuchKey", existing_results={key})
+    outcome = processor(s3, delete_source=True).process(REF)
+    assert outcome.error_code is None
+    assert s3.puts == []  # the good result is not overwritten by an error
+
+
+def test_without_delete_source_nothing_is_deleted():
+    s3 = FakeS3()
+    processor(s3).process(REF)
+    assert s3.deletes == []

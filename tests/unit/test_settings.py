@@ -11,6 +11,8 @@ def test_defaults_need_only_the_results_bucket(shipped_model):
     assert settings.model_path == shipped_model
     assert settings.analyzer.min_confidence == pytest.approx(0.6)
     assert settings.analyzer.age_groups.names == ("child", "teen", "adult", "senior")
+    assert settings.results_topic_arn is None
+    assert settings.delete_source is False
 
 
 def test_overrides(shipped_model):
@@ -20,17 +22,36 @@ def test_overrides(shipped_model):
             "RESULTS_PREFIX": "out",
             "MIN_FACE_CONFIDENCE": "75",
             "AGE_GROUPS": "young:0-29,old:30-",
+            "RESULTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:results",
+            "DELETE_SOURCE": "TRUE",
         }
     )
+    assert settings.results_topic_arn == "arn:aws:sns:eu-west-1:123456789012:results"
+    assert settings.delete_source is True
     assert settings.results_prefix == "out/"
     assert settings.analyzer.min_confidence == pytest.approx(0.75)
     assert settings.analyzer.age_groups.names == ("young", "old")
 
 
 def test_every_problem_is_named_at_once(shipped_model):
-    env = {"NUM_THREADS": "many", "MIN_FACE_CONFIDENCE": "150", "AGE_GROUPS": "x", "MODEL_PATH": "/nope.tflite"}
+    env = {
+        "DELETE_SOURCE": "yes",
+        "RESULTS_TOPIC_ARN": "results",
+        "NUM_THREADS": "many",
+        "MIN_FACE_CONFIDENCE": "150",
+        "AGE_GROUPS": "x",
+        "MODEL_PATH": "/nope.tflite",
+    }
     with pytest.raises(InvalidConfigurationError) as error:
         Settings.from_env(env)
     message = str(error.value)
-    for name in ("RESULTS_BUCKET", "NUM_THREADS", "MIN_FACE_CONFIDENCE", "AGE_GROUPS", "MODEL_PATH"):
+    for name in (
+        "DELETE_SOURCE",
+        "RESULTS_TOPIC_ARN",
+        "RESULTS_BUCKET",
+        "NUM_THREADS",
+        "MIN_FACE_CONFIDENCE",
+        "AGE_GROUPS",
+        "MODEL_PATH",
+    ):
         assert name in message

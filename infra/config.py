@@ -1,0 +1,199 @@
+"""The pipeline's deployment settings: defaults in one place, overridable from ``cdk.json`` context.
+
+One frozen object feeds both the CDK stack (``infra/stacks``) and the local pipeline
+(``infra/local``), so the queue settings, filters and function environment the tests exercise
+locally are the ones that get deployed. Plain Python: no CDK import, so the local pipeline
+and the Lambda-free tests can use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: cdk.json / ``-c`` context key holding the overrides.
+CONTEXT_KEY = "agegender"
+ARCHITECTURES = ("arm64", "x86_64")
+PYTHON_VERSIONS = ("3.12", "3.13", "3.14")
+#: Lambda gives a function one full vCPU at 1,769 MB; the pipeline runs one inference thread.
+ONE_VCPU_MB = 1769
+
+
+class ConfigError(ValueError):
+    """An override in the context is unknown or out of range (the message says which and why)."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that shapes a deployment; every field can be set in ``cdk.json`` under ``"agegender"``."""
+
+    name: str = "agegender"
+    """Prefix of resource names (the local pipeline's buckets, topic and queues; CloudWatch names)."""
+    architecture: str = "arm64"
+    """Lambda architecture: ``arm64`` (about 20% cheaper per GB-second) or ``x86_64``."""
+    python_version: str = "3.13"
+    memory_mb: int = ONE_VCPU_MB
+    """One full vCPU: less memory = less CPU (same cost, slower); more gains one thread nothing."""
+    timeout_s: int = 60
+    batch_size: int = 10
+    batching_window_s: int = 0
+    """0 = invoke as soon as messages arrive (a display waits on the result)."""
+    max_concurrency: int = 50
+    """Event source mapping ``MaximumConcurrency``: caps concurrent invocations (2-1000)."""
+    max_receive_count: int = 5
+    """Receives before a message moves to the dead-letter queue."""
+    visibility_timeout_factor: int = 6
+    """Queue visibility timeout = this x the function timeout (AWS's advice: at least 6)."""
+    retention_days: int = 14
+    """How long the queue and the dead-letter queue keep a message."""
+    upload_expiry_days: int = 7
+    """Raw uploads are deleted after this many days (privacy by design); 0 keeps them."""
+    results_expiry_days: int = 0
+    """Result JSON files are deleted after this many days; 0 keeps them."""
+    key_prefix: str = ""
+    """Only uploads whose key starts with this are analysed (e.g. ``cameras/``)."""
+    key_suffix: str = ""
+    """Only uploads whose key ends with this are analysed (e.g. ``.jpg``)."""
+    results_prefix: str = "results/"
+    delete_source: bool = False
+    """Delete each upload once its result is written (keep nothing but demographics)."""
+    results_topic: bool = False
+    """Publish a compact summary per result to an SNS topic (smart displays subscribe)."""
+    alarm_email: str = ""
+    """Subscribe this address to the alarm topic (empty: subscribe later)."""
+    access_logs: bool = True
+    """S3 server access logs for both buckets, into a log bucket."""
+    log_retention_days: int = 30
+    retain_data: bool = True
+    """Keep the buckets on ``cdk destroy`` (set false for throw-away test stacks)."""
+    oldest_message_alarm_s: int = 300
+    """Alarm when the oldest queued message is older than this."""
+    function_environment: Mapping[str, str] = field(default_factory=dict)
+    """Extra analyzer settings for the handler (``MIN_FACE_CONFIDENCE``, ``AGE_GROUPS``, ...)."""
+
+    def __post_init__(self) -> None:
+        problems = list(self._problems())
+        if problems:
+            raise ConfigError("invalid agegender configuration: " + "; ".join(problems))
+
+    def _problems(self) -> list[str]:
+        found = []
+        if self.architecture not in ARCHITECTURES:
+            found.append(f"architecture={self.architecture!r} must be one of {ARCHITECTURES}")
+        if self.python_version not in PYTHON_VERSIONS:
+            found.append(f"python_version={self.python_version!r} must be one of {PYTHON_VERSIONS}")
+        ranges = {
+            "memory_mb": (128, 10240),
+            "timeout_s": (1, 900),
+            "batch_size": (1, 10000),
+            "batching_window_s": (0, 300),
+            "max_concurrency": (2, 1000),
+            "max_receive_count": (1, 1000),
+            "visibility_timeout_factor": (6, 100),
+            "retention_days": (1, 14),
+            "upload_expiry_days": (0, 3650),
+            "results_expiry_days": (0, 3650),
+            "log_retention_days": (1, 3653),
+            "oldest_message_alarm_s": (60, 1209600),
+        }
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                found.append(f"{name}={value} must be between {low} and {high}")
+        if self.batch_size > 10 and self.batching_window_s < 1:
+            found.append("batch_size above 10 needs batching_window_s of at least 1 (an SQS rule)")
+        if self.visibility_timeout_s > 43200:
+            found.append(f"visibility timeout {self.visibility_timeout_s} s exceeds SQS's 12 hours")
+        if self.results_prefix and not self.results_prefix.endswith("/"):
+            found.append(f"results_prefix={self.results_prefix!r} must end with '/'")
+        if not self.name.replace("-", "").isalnum() or not self.name.islower():
+            found.append(f"name={self.name!r} must be lower-case letters, digits and dashes")
+        reserved = set(self.function_environment) & {"RESULTS_BUCKET", "RESULTS_PREFIX", "RESULTS_TOPIC_ARN"}
+        if reserved:
+            found.append(f"function_environment may not set {sorted(reserved)} (the stack sets them)")
+        return found
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """Queue visibility timeout: long enough that a slow batch is never delivered twice."""
+        return self.timeout_s * self.visibility_timeout_factor
+
+    @property
+    def input_bucket_name(self) -> str:
+        """Input bucket name in the local pipeline (the stack lets CloudFormation name its buckets)."""
+        return f"{self.name}-input"
+
+    @property
+    def results_bucket_name(self) -> str:
+        return f"{self.name}-results"
+
+    @property
+    def uploads_topic_name(self) -> str:
+        return f"{self.name}-uploads"
+
+    @property
+    def results_topic_name(self) -> str:
+        return f"{self.name}-results"
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.name}-inference"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-inference-dlq"
+
+    def handler_environment(self, *, results_bucket: str, results_topic_arn: str | None) -> dict[str, str]:
+        """The function's environment variables (``agegender.settings`` reads them)."""
+        env = {
+            "RESULTS_BUCKET": results_bucket,
+            "RESULTS_PREFIX": self.results_prefix,
+            "DELETE_SOURCE": "true" if self.delete_source else "false",
+            "NUM_THREADS": "1",
+            **self.function_environment,
+        }
+        if results_topic_arn:
+            env["RESULTS_TOPIC_ARN"] = results_topic_arn
+        return env
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any] | str | None) -> PipelineConfig:
+        """Defaults overridden by the context value (a mapping, or JSON text as ``cdk -c`` passes it)."""
+        if context is None:
+            return cls()
+        if isinstance(context, str):
+            try:
+                context = json.loads(context)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"context {CONTEXT_KEY!r} is not valid JSON: {exc}") from exc
+        if not isinstance(context, Mapping):
+            raise ConfigError(f"context {CONTEXT_KEY!r} must be an object of settings")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(context) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown agegender settings {unknown}; known: {sorted(fields)}")
+        values = {name: _coerce(name, value, type(getattr(cls(), name))) for name, value in context.items()}
+        return cls(**values)
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    """Context values may arrive as strings (``-c``); turn them into the field's type or say why not."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: str(v) for k, v in value.items()}
+    raise ConfigError(f"{name}={value!r} is not a {kind.__name__}")
