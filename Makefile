@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test train evaluate bench clean
+.PHONY: install lint format test train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -e '.[lambda,train,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[lambda,train,infra,dev]'
 	touch $(STAMP)
 
 ## BlazeFace detectors, extracted from the mediapipe wheel and sha256-checked (a build step, never at run time).
@@ -45,5 +45,29 @@ evaluate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/classifier_latency.py
 
+## Lambda packages without Docker: the layer (pinned wheels for the target platform) and the function folder.
+ARCH ?= arm64
+PY ?= 3.14
+layer: install
+	$(BIN)/python layers/build.py --architecture $(ARCH) --python-version $(PY)
+
+## The AWS CDK CLI (pinned in package.json) runs infra/app.py: cdk-nag checks on every synth.
+# This machine has Node 20 (end of life for jsii since 2026-10-30, still working); keep the banner out of the output.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+NPX := PATH="$(abspath $(BIN)):$$PATH" npx --no-install
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+synth: install node_modules/.bin/cdk
+	$(NPX) cdk synth --quiet
+	$(BIN)/cfn-lint
+
+deploy: install node_modules/.bin/cdk
+	$(NPX) cdk deploy $(CDK_ARGS)
+
+destroy: node_modules/.bin/cdk
+	$(NPX) cdk destroy $(CDK_ARGS)
+
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) artifacts build cdk.out node_modules .pytest_cache .ruff_cache

@@ -18,6 +18,8 @@ from typing import Any
 CONTEXT_KEY = "agegender"
 ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_VERSIONS = ("3.12", "3.13", "3.14")
+#: CloudWatch Logs retention periods the stack offers (days).
+LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
 #: Lambda gives a function one full vCPU at 1,769 MB; the pipeline runs one inference thread.
 ONE_VCPU_MB = 1769
 
@@ -34,7 +36,7 @@ class PipelineConfig:
     """Prefix of resource names (the local pipeline's buckets, topic and queues; CloudWatch names)."""
     architecture: str = "arm64"
     """Lambda architecture: ``arm64`` (about 20% cheaper per GB-second) or ``x86_64``."""
-    python_version: str = "3.13"
+    python_version: str = "3.14"
     memory_mb: int = ONE_VCPU_MB
     """One full vCPU: less memory = less CPU (same cost, slower); more gains one thread nothing."""
     timeout_s: int = 60
@@ -96,13 +98,14 @@ class PipelineConfig:
             "retention_days": (1, 14),
             "upload_expiry_days": (0, 3650),
             "results_expiry_days": (0, 3650),
-            "log_retention_days": (1, 3653),
             "oldest_message_alarm_s": (60, 1209600),
         }
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
             if not low <= value <= high:
                 found.append(f"{name}={value} must be between {low} and {high}")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            found.append(f"log_retention_days={self.log_retention_days} must be one of {LOG_RETENTION_DAYS}")
         if self.batch_size > 10 and self.batching_window_s < 1:
             found.append("batch_size above 10 needs batching_window_s of at least 1 (an SQS rule)")
         if self.visibility_timeout_s > 43200:

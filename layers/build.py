@@ -1,6 +1,6 @@
 """Package the Lambda without Docker: a layer of pinned wheels and the function code with its models.
 
-    python layers/build.py --architecture arm64 --python-version 3.13
+    python layers/build.py --architecture arm64 --python-version 3.14
 
 The layer is ``pip install --only-binary=:all: --platform ... --target`` of the runtime pins in
 ``pyproject.toml`` (core dependencies and the ``lambda`` extra, minus boto3, which the Lambda
@@ -87,7 +87,7 @@ def build_layer(*, architecture: str, python_version: str, out_dir: Path | None 
     """Build (or reuse, when its inputs are unchanged) the layer folder; it holds ``python/`` as Lambda expects."""
     if architecture not in MACHINES:
         raise ValueError(f"architecture must be one of {sorted(MACHINES)}, not {architecture!r}")
-    out_dir = out_dir or BUILD_DIR / f"layer-{architecture}-py{python_version}"
+    out_dir = out_dir or BUILD_DIR / f"layer-{architecture}-py{python_version.replace('.', '')}"
     stamp = out_dir / ".inputs.sha256"
     command = pip_command(out_dir / "python", architecture=architecture, python_version=python_version)
     digest = hashlib.sha256(
@@ -147,7 +147,7 @@ def check_size(layer: BuildReport, function: BuildReport) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--architecture", choices=sorted(MACHINES), default="arm64")
-    parser.add_argument("--python-version", default="3.13")
+    parser.add_argument("--python-version", default="3.14")
     args = parser.parse_args(argv)
     layer = build_layer(architecture=args.architecture, python_version=args.python_version)
     function = stage_function()

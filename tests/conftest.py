@@ -82,3 +82,24 @@ def utkface_dir() -> Path:
     if not (SHARED_UTKFACE / "UTKFace.tar.gz").exists():
         pytest.skip(f"needs the UTKFace archive at {SHARED_UTKFACE}")
     return SHARED_UTKFACE
+
+
+@pytest.fixture(scope="session")
+def lambda_layer():
+    """The Lambda layer, built for real (pip --platform --target, pruned) for this machine's Python and CPU,
+    so that a test can load the handler from it; the stack tests use it as the layer asset too."""
+    import platform
+    import sys
+
+    from layers.build import build_layer
+
+    architecture = {"aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x86_64")
+    return build_layer(architecture=architecture, python_version=f"{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@pytest.fixture(scope="session")
+def function_package(tmp_path_factory):
+    """The function folder (handler, agegender package, models) exactly as it is deployed."""
+    from layers.build import stage_function
+
+    return stage_function(tmp_path_factory.mktemp("function") / "function")

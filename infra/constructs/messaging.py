@@ -1,0 +1,75 @@
+"""Messaging: S3 upload notifications -> SNS topic -> SQS queue, with a dead-letter queue.
+
+SNS is the fan-out point (other consumers may subscribe to uploads); the queue buffers and
+retries, delivering the S3 event raw (no SNS envelope) to the function.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import PipelineConfig
+from infra.nag import acknowledge
+
+
+class Messaging(Construct):
+    """The notification chain from the input bucket to the inference queue."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: PipelineConfig, input_bucket: s3.IBucket
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # A customer-managed key: S3 and CloudWatch can only publish to topics encrypted with one.
+        self.key = kms.Key(
+            self,
+            "TopicKey",
+            enable_key_rotation=True,
+            description=f"{config.name}: encrypts the pipeline's SNS topics",
+        )
+        for service in ("s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Allow{service.split('.')[0].capitalize()}ToPublish",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],  # a key policy's resource is always the key itself
+                    conditions={"StringEquals": {"aws:SourceAccount": input_bucket.stack.account}},
+                )
+            )
+        self.uploads_topic = sns.Topic(
+            self, "Uploads", master_key=self.key, enforce_ssl=True, display_name=f"{config.name} uploads"
+        )
+        retention = Duration.days(config.retention_days)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=retention,
+        )
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", "This queue is the dead-letter queue.")
+        self.queue = sqs.Queue(
+            self,
+            "Inference",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=retention,
+            visibility_timeout=Duration.seconds(config.visibility_timeout_s),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=config.max_receive_count
+            ),
+        )
+        self.uploads_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
+        key_filter = s3.NotificationKeyFilter(prefix=config.key_prefix or None, suffix=config.key_suffix or None)
+        filters = [key_filter] if (config.key_prefix or config.key_suffix) else []
+        input_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.SnsDestination(self.uploads_topic), *filters
+        )
