@@ -37,6 +37,8 @@ MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: compiler hooks, tools and WebGPU accelerator, executables, and every package's tests.
 PRUNE_PATHS = ("bin", "ai_edge_litert/aot", "ai_edge_litert/tools", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
 PRUNE_DIR_NAMES = ("__pycache__", "tests")
+#: The command line is for laptops (and imports infra.local); the function never runs it.
+FUNCTION_EXCLUDES = ("cli.py",)
 #: The function package: the handler, the core library and the models it loads.
 FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/*.tflite")
 
@@ -110,6 +112,8 @@ def stage_function(out_dir: Path | None = None) -> BuildReport:
     lambdas = REPO_ROOT / "lambdas"
     shutil.copyfile(lambdas / "handler.py", out_dir / "handler.py")
     for source in sorted((lambdas / "agegender").rglob("*.py")):
+        if source.name in FUNCTION_EXCLUDES:
+            continue
         target = out_dir / source.relative_to(lambdas)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

@@ -1,10 +1,12 @@
 """The ``agegender`` command line.
 
-    agegender predict [--no-detect] IMAGE...
+    agegender predict [--no-detect] IMAGE...   one result JSON per image (JSON Lines)
+    agegender local up [--port N] [--workers N] the pipeline on an embedded AWS (moto's server)
+    agegender demo [--images DIR]               the local pipeline, sample uploads, a table of results
 
-prints one result JSON per image (JSON Lines, the pipeline's schema with
-``"Source": {"Path": ...}``). A bad image gets an error result; the exit status is
-non-zero only for usage errors.
+``predict`` prints the pipeline's schema with ``"Source": {"Path": ...}``; a bad image gets an
+error result, and the exit status is non-zero only for usage errors. The local commands live in
+``infra.local`` (they need the dev extra's moto server); they are imported only when used.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="classifier .tflite (with contract)")
     predict.add_argument("--threads", type=int, default=1, help="TFLite threads")
     predict.set_defaults(run=_predict)
+
+    from infra.local.commands import add_local_commands
+
+    add_local_commands(commands)
     return parser
 
 

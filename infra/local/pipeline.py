@@ -1,0 +1,82 @@
+"""The whole local pipeline: embedded AWS, the stack's resources, and worker processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from infra.config import PipelineConfig
+from infra.local.aws import EmbeddedAws, LocalResources, provision
+
+#: How long a worker gets to finish its batch after SIGTERM before it is killed.
+STOP_GRACE_S = 15
+
+
+class LocalPipeline:
+    """``with LocalPipeline(config) as pipeline:`` uploads to ``pipeline.resources.input_bucket`` get results."""
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        worker_log: Path | None = None,
+    ) -> None:
+        self.config = config or PipelineConfig()
+        self.aws = EmbeddedAws(port)
+        self.workers = workers
+        self.worker_log = worker_log
+        self.processes: list[subprocess.Popen] = []
+        self._state = tempfile.TemporaryDirectory(prefix="agegender-local-")
+        self._log: IO[str] | None = None
+        self.resources: LocalResources | None = None
+
+    @property
+    def resources_file(self) -> Path:
+        return Path(self._state.name) / "resources.json"
+
+    def __enter__(self) -> LocalPipeline:
+        self.aws.__enter__()
+        self.resources = provision(self.config, self.aws.endpoint)
+        self.resources_file.write_text(self.resources.to_json())
+        self._log = open(self.worker_log, "a") if self.worker_log else None
+        for _ in range(self.workers):
+            self.start_worker()
+        return self
+
+    def worker_command(self) -> list[str]:
+        config = json.dumps(dataclasses.asdict(self.config))
+        return [sys.executable, "-m", "agegender.cli", "local", "worker",
+                "--resources", str(self.resources_file), "--config", config]  # fmt: skip
+
+    def start_worker(self) -> subprocess.Popen:
+        """One more worker process (what another concurrent Lambda invocation would be)."""
+        out = self._log or subprocess.DEVNULL
+        process = subprocess.Popen(self.worker_command(), stdout=out, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def stop_workers(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_workers()
+        self.aws.__exit__(*exc)
+        if self._log:
+            self._log.close()
+        self._state.cleanup()

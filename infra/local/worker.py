@@ -1,0 +1,178 @@
+"""What Lambda's SQS event source mapping does, for the local pipeline.
+
+Long-polls the queue with the stack's batch size, builds the exact SQS event Lambda would,
+calls the real handler, and deletes only the messages the partial batch response does not
+name as failed. Failed messages (and every message of a batch whose invocation raised) stay
+in the queue, reappear after the visibility timeout, and after ``max_receive_count`` receives
+the redrive policy moves them to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.config import PipelineConfig
+from infra.local.aws import REGION, LocalResources, client, local_environment
+
+log = logging.getLogger("agegender.local.worker")
+#: The Lambda functions folder (handler.py beside the agegender package).
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+#: SQS returns at most 10 messages a call; Lambda's poller gathers larger batches from several calls.
+SQS_MAX_PER_RECEIVE = 10
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that the handler (Powertools) reads."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    _deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """Lambda's SQS event for received messages (the shape of ``aws:sqs`` records)."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+@dataclass
+class BatchOutcome:
+    received: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+
+class QueueWorker:
+    """Polls one queue and invokes one handler, batch after batch."""
+
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        resources: LocalResources,
+        config: PipelineConfig,
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+        wait_s: int = 1,
+    ) -> None:
+        self.sqs = sqs
+        self.resources = resources
+        self.config = config
+        self.handler = handler
+        self.wait_s = wait_s
+
+    def _receive(self) -> list[dict[str, Any]]:
+        """Up to ``batch_size`` messages: one long poll, then more only while the batching window is open."""
+        messages: list[dict[str, Any]] = []
+        window_ends = time.monotonic() + self.config.batching_window_s
+        while len(messages) < self.config.batch_size:
+            response = self.sqs.receive_message(
+                QueueUrl=self.resources.queue_url,
+                MaxNumberOfMessages=min(SQS_MAX_PER_RECEIVE, self.config.batch_size - len(messages)),
+                WaitTimeSeconds=0 if messages else self.wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            got = response.get("Messages", [])
+            messages += got
+            if not got or time.monotonic() >= window_ends:
+                break
+        return messages
+
+    def poll_once(self) -> BatchOutcome:
+        """One receive-invoke-delete cycle."""
+        messages = self._receive()
+        outcome = BatchOutcome(received=len(messages))
+        if not messages:
+            return outcome
+        context = LambdaContext(
+            function_name=f"{self.config.name}-local",
+            memory_limit_in_mb=self.config.memory_mb,
+            timeout_s=self.config.timeout_s,
+            aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:000000000000:function:{self.config.name}-local",
+            _deadline=time.monotonic() + self.config.timeout_s,
+        )
+        try:
+            response = self.handler(sqs_event(messages, self.resources.queue_arn), context) or {}
+        except Exception:
+            # Lambda treats a raised invocation as a failure of the whole batch: nothing is deleted.
+            log.exception("invocation failed; %d messages return to the queue", len(messages))
+            outcome.failed = len(messages)
+            return outcome
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), SQS_MAX_PER_RECEIVE):
+            chunk = done[start : start + SQS_MAX_PER_RECEIVE]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.resources.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        outcome.deleted, outcome.failed = len(done), len(failed)
+        return outcome
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # the embedded AWS going away, mostly; keep polling until told to stop
+                log.exception("poll failed")
+                time.sleep(0.5)
+
+
+def load_handler(config: PipelineConfig, resources: LocalResources) -> Callable[[dict[str, Any], Any], dict]:
+    """Import ``lambdas/handler.py`` with the environment the stack gives the function, pointed at the embedded AWS."""
+    env = {
+        **local_environment(resources.endpoint),
+        **config.handler_environment(
+            results_bucket=resources.results_bucket, results_topic_arn=resources.results_topic_arn
+        ),
+        "POWERTOOLS_SERVICE_NAME": config.name,
+        "POWERTOOLS_METRICS_NAMESPACE": "AgeGender",
+    }
+    os.environ.update(env)
+    if str(LAMBDAS_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDAS_DIR))
+    return importlib.import_module("handler").lambda_handler
+
+
+def serve(config: PipelineConfig, resources: LocalResources) -> None:
+    """Run one worker in this process until SIGINT/SIGTERM (``agegender local worker``)."""
+    handler = load_handler(config, resources)
+    worker = QueueWorker(sqs=client("sqs", resources.endpoint), resources=resources, config=config, handler=handler)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.run(stop)
