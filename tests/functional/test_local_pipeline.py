@@ -1,0 +1,107 @@
+"""The local pipeline end to end, through moto's server with plain boto3, as a user would drive it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from agegender.pipeline import result_key
+from bench.corpus import corpus
+from infra.config import PipelineConfig
+from infra.local.aws import client
+from infra.local.pipeline import LocalPipeline
+from infra.local.samples import demo_samples
+
+#: Short timeouts so retries and the dead-letter queue show within seconds.
+FAST = PipelineConfig(timeout_s=1, max_receive_count=2)
+
+
+def queue_depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def result_keys(s3, bucket: str) -> list[str]:
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/"):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return keys
+
+
+def wait_until(predicate, timeout_s: float, interval_s: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval_s)
+    return predicate()
+
+
+def test_fifty_uploads_good_and_bad_each_get_exactly_one_result(tmp_path):
+    entries = [(e.key, e.data, e.expected_error) for e in corpus()]
+    faces = demo_samples()[:2]  # the close-up and the three-person camera frame
+    while len(entries) < 50:
+        sample = faces[len(entries) % 2]
+        entries.append((f"cameras/cam-{len(entries):02d}/{sample.key.rsplit('/', 1)[-1]}", sample.data, None))
+    with LocalPipeline(FAST, worker_log=tmp_path / "worker.log") as pipeline:
+        resources = pipeline.resources
+        s3, sqs = client("s3", resources.endpoint), client("sqs", resources.endpoint)
+        for key, data, _ in entries:
+            s3.put_object(Bucket=resources.input_bucket, Key=key, Body=data)
+        assert wait_until(lambda: len(result_keys(s3, resources.results_bucket)) >= len(entries), timeout_s=180)
+        assert wait_until(lambda: queue_depth(sqs, resources.queue_url) == 0, timeout_s=20)
+        keys = result_keys(s3, resources.results_bucket)
+        assert len(keys) == len(entries)  # exactly one each: no duplicates, none missing
+        for key, _, expected_error in entries:
+            document = json_object(s3, resources.results_bucket, result_key("results/", resources.input_bucket, key))
+            assert document["Source"]["Key"] == key
+            if expected_error:
+                assert document["Error"]["Code"] == expected_error, key
+                assert document["FaceDetails"] == []
+            else:
+                assert document["Error"] is None, (key, document["Error"])
+            if key.startswith("cameras/"):
+                assert len(document["FaceDetails"]) in (1, 3)
+                assert all(face["Classified"] for face in document["FaceDetails"])
+        assert queue_depth(sqs, resources.dead_letter_queue_url) == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert '"error_code":"ImageTooLarge"' in log  # typed errors are logged as well as written
+
+
+def json_object(s3, bucket: str, key: str) -> dict:
+    import json
+
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_a_poison_message_ends_in_the_dead_letter_queue_after_the_configured_receives(tmp_path):
+    with LocalPipeline(FAST, worker_log=tmp_path / "worker.log") as pipeline:
+        resources = pipeline.resources
+        sqs = client("sqs", resources.endpoint)
+        sqs.send_message(QueueUrl=resources.queue_url, MessageBody='{"Records": [{"s3": "not an S3 event"}]}')
+        # Failed on each of max_receive_count receives, one visibility timeout apart, then moved on the next.
+        budget = FAST.visibility_timeout_s * (FAST.max_receive_count + 2)
+        assert wait_until(lambda: queue_depth(sqs, resources.dead_letter_queue_url) == 1, timeout_s=budget)
+        assert queue_depth(sqs, resources.queue_url) == 0
+        (message,) = sqs.receive_message(
+            QueueUrl=resources.dead_letter_queue_url, AttributeNames=["ApproximateReceiveCount"]
+        )["Messages"]
+        assert "not an S3 event" in message["Body"]
+    assert (tmp_path / "worker.log").read_text().count("message failed") == FAST.max_receive_count
+
+
+@pytest.mark.slow
+def test_demo_command_succeeds(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "agegender.cli", "demo", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OK: every upload got exactly one result" in run.stdout
+    assert "InvalidImageFormat" in run.stdout
+    assert (tmp_path / "cameras" / "lobby" / "frame-0001.jpg.png").exists()
