@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test train evaluate bench layer synth deploy destroy clean
+.PHONY: install lint format test demo local train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ format: $(STAMP)
 ## The whole suite, exactly what CI runs (.ci/run calls this).
 test: lint $(DETECTORS)
 	$(BIN)/python -m pytest
+
+## The main job: the pipeline on an embedded AWS (moto's server), sample uploads, a table of results.
+demo: install
+	$(BIN)/agegender demo
+
+## The local pipeline, serving until Ctrl-C (point boto3 / the AWS CLI at the printed endpoint).
+local: install
+	mkdir -p demo-output && $(BIN)/agegender local up --log demo-output/worker.log
 
 ## Train on ../shared/datasets/utkface, export, evaluate, and ship the chosen model into models/.
 TRAIN_ARGS ?=
@@ -70,4 +78,4 @@ destroy: node_modules/.bin/cdk
 	$(NPX) cdk destroy $(CDK_ARGS)
 
 clean:
-	rm -rf $(VENV) artifacts build cdk.out node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) artifacts build cdk.out node_modules demo-output .pytest_cache .ruff_cache

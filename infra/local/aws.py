@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -64,9 +63,6 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
 
     def __enter__(self) -> EmbeddedAws:
-        # moto's server reads credentials from the environment for some services; keep them local.
-        for name, value in local_environment(self.endpoint).items():
-            os.environ.setdefault(name, value)
         self._server.start()
         return self
 
