@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class EmbeddedAws:
 
     def __enter__(self) -> EmbeddedAws:
         self._server.start()
+        # moto keeps its state per process, across server instances: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,4 +1,4 @@
-"""``agegender local up|worker`` and ``agegender demo``: argument parsing only; the work is imported on use."""
+"""``agegender local up|worker``, ``demo`` and ``redrive``: argument parsing only; the work is imported on use."""
 
 from __future__ import annotations
 
@@ -42,7 +42,22 @@ def _worker(args: argparse.Namespace) -> int:
     from infra.local.aws import LocalResources
     from infra.local.worker import serve
 
-    serve(_config(args.config), LocalResources.from_json(Path(args.resources).read_text()))
+    serve(_config(args.config), LocalResources.from_json(Path(args.resources).read_text()), throttle_rate=args.throttle)
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+
+    from infra.local.aws import client
+    from infra.local.redrive import redrive
+
+    config = _config(args.config)
+    sqs = client("sqs", args.endpoint_url) if args.endpoint_url else boto3.client("sqs")
+    dlq_url = args.dlq_url or sqs.get_queue_url(QueueName=config.dlq_name)["QueueUrl"]
+    queue_url = args.queue_url or sqs.get_queue_url(QueueName=config.queue_name)["QueueUrl"]
+    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=args.max)
+    print(f"moved {moved} messages from {dlq_url} back to {queue_url}")
     return 0
 
 
@@ -66,7 +81,16 @@ def add_local_commands(commands: Any) -> None:
     worker = local_commands.add_parser("worker", help="one worker: poll the queue, invoke the handler (internal)")
     worker.add_argument("--resources", required=True, help="resources JSON written by `local up`")
     worker.add_argument("--config", default=None, help=config_help)
+    worker.add_argument("--throttle", type=float, default=0.0, help="answer this share of result writes with SlowDown")
     worker.set_defaults(run=_worker)
+
+    again = commands.add_parser("redrive", help="send dead-letter messages back to the queue (after a fix)")
+    again.add_argument("--endpoint-url", default=None, help="the local pipeline's endpoint (default: AWS itself)")
+    again.add_argument("--dlq-url", default=None, help="dead-letter queue URL (default: by the configured name)")
+    again.add_argument("--queue-url", default=None, help="queue URL (default: by the configured name)")
+    again.add_argument("--max", type=int, default=None, help="move at most this many")
+    again.add_argument("--config", default=None, help=config_help)
+    again.set_defaults(run=_redrive)
 
     demo = commands.add_parser("demo", help="local pipeline + sample uploads; prints a table of results")
     demo.add_argument("--images", type=Path, default=None, help="upload the images in this folder instead")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,11 +28,13 @@ class LocalPipeline:
         port: int | None = None,
         workers: int = 1,
         worker_log: Path | None = None,
+        throttle: float = 0.0,
     ) -> None:
         self.config = config or PipelineConfig()
         self.aws = EmbeddedAws(port)
         self.workers = workers
         self.worker_log = worker_log
+        self.throttle = throttle
         self.processes: list[subprocess.Popen] = []
         self._state = tempfile.TemporaryDirectory(prefix="agegender-local-")
         self._log: IO[str] | None = None
@@ -47,18 +50,19 @@ class LocalPipeline:
         self.resources_file.write_text(self.resources.to_json())
         self._log = open(self.worker_log, "a") if self.worker_log else None
         for _ in range(self.workers):
-            self.start_worker()
+            self.start_worker(self.throttle)
         return self
 
-    def worker_command(self) -> list[str]:
+    def worker_command(self, throttle: float = 0.0) -> list[str]:
         config = json.dumps(dataclasses.asdict(self.config))
-        return [sys.executable, "-m", "agegender.cli", "local", "worker",
-                "--resources", str(self.resources_file), "--config", config]  # fmt: skip
+        return [sys.executable, "-m", "agegender.cli", "local", "worker", "--resources", str(self.resources_file),
+                "--config", config, "--throttle", str(throttle)]  # fmt: skip
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(self, throttle: float = 0.0) -> subprocess.Popen:
         """One more worker process (what another concurrent Lambda invocation would be)."""
         out = self._log or subprocess.DEVNULL
-        process = subprocess.Popen(self.worker_command(), stdout=out, stderr=subprocess.STDOUT)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # log lines reach the file even if the worker is killed
+        process = subprocess.Popen(self.worker_command(throttle), stdout=out, stderr=subprocess.STDOUT, env=env)
         self.processes.append(process)
         return process
 

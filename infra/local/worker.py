@@ -10,8 +10,10 @@ the redrive policy moves them to the dead-letter queue.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
@@ -168,11 +170,28 @@ def load_handler(config: PipelineConfig, resources: LocalResources) -> Callable[
     return importlib.import_module("handler").lambda_handler
 
 
-def serve(config: PipelineConfig, resources: LocalResources) -> None:
-    """Run one worker in this process until SIGINT/SIGTERM (``agegender local worker``)."""
+def serve(config: PipelineConfig, resources: LocalResources, *, throttle_rate: float = 0.0) -> None:
+    """Run one worker in this process until SIGINT/SIGTERM (``agegender local worker``).
+
+    ``throttle_rate`` > 0 answers that share of the handler's result writes with S3 ``SlowDown``.
+    On exit it prints one JSON line with its peak memory and the faults it injected.
+    """
     handler = load_handler(config, resources)
+    injector = None
+    if throttle_rate:
+        from infra.local.faults import ThrottleInjector
+
+        injector = ThrottleInjector(throttle_rate, seed=os.getpid()).attach(sys.modules["handler"].PROCESSOR.s3)
     worker = QueueWorker(sqs=client("sqs", resources.endpoint), resources=resources, config=config, handler=handler)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     worker.run(stop)
+    report = {
+        "message": "worker stopped",
+        "pid": os.getpid(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "throttled_writes": injector.injected if injector else 0,
+        "passed_writes": injector.passed if injector else 0,
+    }
+    print(json.dumps(report), flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -69,11 +70,11 @@ def test_fifty_uploads_good_and_bad_each_get_exactly_one_result(tmp_path):
         assert queue_depth(sqs, resources.dead_letter_queue_url) == 0
     log = (tmp_path / "worker.log").read_text()
     assert '"error_code":"ImageTooLarge"' in log  # typed errors are logged as well as written
+    (report,) = [json.loads(line) for line in log.splitlines() if line.startswith('{"message": "worker stopped"')]
+    assert report["peak_rss_mb"] < 300  # bombs, 16 MB uploads and 1920-px frames stay bounded
 
 
 def json_object(s3, bucket: str, key: str) -> dict:
-    import json
-
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
