@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test demo local train evaluate bench layer synth deploy destroy clean
+.PHONY: install lint format test demo local soak train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,9 +49,17 @@ evaluate: $(STAMP)
 	$(BIN)/python -m training.evaluate --model models/agegender.tflite --output_dir models/evaluation \
 		--history models/training/history.csv
 
-## Classifier latency per face (batch 1 and 8, float32 and int8, one thread).
-bench: $(STAMP)
+## The benchmarks: classifier ms per face, end-to-end ms per frame + cold start + peak memory, cost per
+## million images, local throughput with 1 and 2 workers (tables printed, JSON in bench/results/).
+bench: install
 	$(BIN)/python bench/classifier_latency.py
+	$(BIN)/python bench/end_to_end.py
+	$(BIN)/python bench/cost.py
+	$(BIN)/python bench/load.py --uploads 500 --workers 1 2 --json bench/results/scaling.json
+
+## The long reliability run: 5,000 uploads through the local pipeline with two workers.
+soak: install
+	$(BIN)/python bench/load.py --uploads 5000 --workers 2
 
 ## Lambda packages without Docker: the layer (pinned wheels for the target platform) and the function folder.
 ARCH ?= arm64
