@@ -14,7 +14,13 @@ def _config(text: str | None) -> Any:
 
 
 def _up(args: argparse.Namespace) -> int:
+    import signal
     import time
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the workers and the server as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupt)
 
     from infra.local.aws import local_environment
     from infra.local.pipeline import LocalPipeline

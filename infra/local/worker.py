@@ -145,8 +145,9 @@ class QueueWorker:
         return outcome
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set."""
-        while not stop.is_set():
+        """Poll until ``stop`` is set, or until the process that started this one is gone."""
+        parent = os.getppid()
+        while not stop.is_set() and os.getppid() == parent:
             try:
                 self.poll_once()
             except Exception:  # the embedded AWS going away, mostly; keep polling until told to stop
