@@ -47,21 +47,18 @@ class Messaging(Construct):
         self.uploads_topic = sns.Topic(
             self, "Uploads", master_key=self.key, enforce_ssl=True, display_name=f"{config.name} uploads"
         )
-        retention = Duration.days(config.retention_days)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=retention,
-        )
+        # Both queues: SSE-SQS (SNS delivers to it without key grants), TLS only, the same retention.
+        queue_props = {
+            "encryption": sqs.QueueEncryption.SQS_MANAGED,
+            "enforce_ssl": True,
+            "retention_period": Duration.days(config.retention_days),
+        }
+        self.dead_letter_queue = sqs.Queue(self, "DeadLetters", **queue_props)
         acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", "This queue is the dead-letter queue.")
         self.queue = sqs.Queue(
             self,
             "Inference",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=retention,
+            **queue_props,
             visibility_timeout=Duration.seconds(config.visibility_timeout_s),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=config.max_receive_count
