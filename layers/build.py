@@ -26,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO_ROOT / "build"
 CONSTRAINTS = Path(__file__).resolve().parent / "constraints.txt"
-#: Lambda's limit on the unzipped function plus all its layers.
+#: Lambda's limit on the unzipped function plus all its layers ("250 MB" = 250 MiB).
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 #: Provided by every Lambda Python runtime; bundling it would add ~25 MB.
 RUNTIME_PROVIDED = {"boto3"}
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     check_size(layer, function)
     total = layer.unzipped_bytes + function.unzipped_bytes
-    print(f"total    {total / 1e6:6.1f} MB unzipped of Lambda's {LAMBDA_UNZIPPED_LIMIT / 1e6:.1f} MB")
+    print(f"total    {total / 1e6:6.1f} MB unzipped; Lambda allows {LAMBDA_UNZIPPED_LIMIT / 1e6:.1f} (250 MiB)")
     return 0
 
 
