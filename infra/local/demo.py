@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from infra.config import PipelineConfig
 from infra.local.aws import client
@@ -95,6 +95,7 @@ def annotate(sample: Sample, document: dict[str, Any], path: Path) -> bool:
     image = ImageOps.exif_transpose(image).convert("RGB")
     draw = ImageDraw.Draw(image)
     width, height = image.size
+    font = ImageFont.load_default(size=max(12, width // 70))
     for face in document["FaceDetails"]:
         box = face["BoundingBox"]
         left, top = box["Left"] * width, box["Top"] * height
@@ -102,9 +103,9 @@ def annotate(sample: Sample, document: dict[str, Any], path: Path) -> bool:
         colour = (255, 80, 160) if face.get("Gender", {}).get("Value") == "Female" else (60, 160, 255)
         draw.rectangle((left, top, right, bottom), outline=colour, width=max(2, width // 400))
         label = describe_faces({"FaceDetails": [face]})
-        anchor = (left, max(0, top - 14))
-        draw.rectangle(draw.textbbox(anchor, label), fill=colour)
-        draw.text(anchor, label, fill=(255, 255, 255))
+        anchor = (left, max(0, top - font.size - 4))
+        draw.rectangle(draw.textbbox(anchor, label, font=font), fill=colour)
+        draw.text(anchor, label, fill=(255, 255, 255), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return True
