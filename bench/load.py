@@ -7,6 +7,10 @@ as fast as possible (``--rate 0``, a burst) or at a fixed rate, and times each u
 result from the result summaries the pipeline publishes (``results_topic``), read from a
 queue subscribed to that topic. At the end: one result object per upload, no upload processed
 twice, queue and dead-letter queue empty. Prints a table and writes JSON.
+
+moto's SQS scans its whole backlog on every receive (about 1 s per receive at 1,000 queued
+messages), so large bursts measure moto rather than the pipeline: measure throughput with
+bursts of a few hundred and run long tests paced below it (``make soak``: 8 per second).
 """
 
 from __future__ import annotations
