@@ -171,6 +171,15 @@ def load_handler(config: PipelineConfig, resources: LocalResources) -> Callable[
     return importlib.import_module("handler").lambda_handler
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``/proc/self/status`` VmHWM, not ``getrusage``: after fork+exec,
+    ``ru_maxrss`` still counts the parent's memory at fork time."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # not Linux
+
+
 def serve(config: PipelineConfig, resources: LocalResources, *, throttle_rate: float = 0.0) -> None:
     """Run one worker in this process until SIGINT/SIGTERM (``agegender local worker``).
 
@@ -191,7 +200,7 @@ def serve(config: PipelineConfig, resources: LocalResources, *, throttle_rate: f
     report = {
         "message": "worker stopped",
         "pid": os.getpid(),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "throttled_writes": injector.injected if injector else 0,
         "passed_writes": injector.passed if injector else 0,
     }
