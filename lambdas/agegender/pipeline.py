@@ -5,6 +5,9 @@ become an error result, and the message counts as done. Transient ones (throttli
 timeouts, S3 5xx) and any failure to write the result raise, so the message goes back to
 the queue and, after its last receive, to the dead-letter queue: nothing is acknowledged
 before its result is written.
+
+Once the result is written, a compact summary may be published (smart displays) and the upload
+deleted (``DELETE_SOURCE``), in that order.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class ObjectProcessor:
             summary = result_summary(document, source=ref, result_bucket=self.results_bucket, result_key=key)
             self.publisher.publish(summary)
             timings["publish"] = (time.perf_counter() - publish_started) * 1000
-        if self.delete_source and error_code != "AccessDenied":
+        if self.delete_source and error_code not in ("AccessDenied", "InvalidS3Object"):  # nothing we may or can delete
             self._delete(ref)
         return Outcome(ref, key, len(document["FaceDetails"]), error_code, error_message, timings)
 
