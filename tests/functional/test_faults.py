@@ -26,11 +26,12 @@ def stopped_reports(log: str) -> list[dict]:
 
 def test_a_worker_killed_mid_batch_loses_nothing(tmp_path):
     uploads = frames(30)
-    with LocalPipeline(FAST, worker_log=tmp_path / "worker.log") as pipeline:
+    with LocalPipeline(FAST, workers=0, worker_log=tmp_path / "worker.log") as pipeline:
         resources = pipeline.resources
         s3, sqs = client("s3", resources.endpoint), client("sqs", resources.endpoint)
         for key, data in uploads:
             s3.put_object(Bucket=resources.input_bucket, Key=key, Body=data)
+        pipeline.start_worker()  # after the uploads, so that its first batch is a full one
         # The first result means the only worker is inside its first batch of 10: kill it there.
         assert wait_until(lambda: len(result_keys(s3, resources.results_bucket)) >= 1, timeout_s=60, interval_s=0.05)
         pipeline.processes[0].kill()  # SIGKILL: no clean-up, its batch is never acknowledged
