@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import platform
 import statistics
 import sys
@@ -31,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
 
 from infra.config import PipelineConfig  # noqa: E402
-from infra.local.aws import client  # noqa: E402
+from infra.local.aws import client, queue_depth, result_keys  # noqa: E402
 from infra.local.pipeline import LocalPipeline  # noqa: E402
 from infra.local.samples import demo_samples  # noqa: E402
 
@@ -59,11 +60,6 @@ class LoadReport:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def _count(sqs, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def run_load(
@@ -124,15 +120,16 @@ def run_load(
             if len(summaries) // 500 != last // 500:
                 print(f"  {len(summaries)}/{uploads} results", file=sys.stderr, flush=True)
             last = len(summaries)
-        time.sleep(2)
+        # A batch is deleted from the queue only after its last summary is published: let the last deletes land.
+        settle = time.monotonic() + 30
+        while queue_depth(sqs, resources.queue_url) and time.monotonic() < settle:
+            time.sleep(0.5)
+        time.sleep(1)  # duplicate summaries, if any, arrive within the collector's next poll
         done.set()
         collector.join()
-        results = sum(
-            len(page.get("Contents", []))
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=resources.results_bucket)
-        )
-        left = _count(sqs, resources.queue_url)
-        left_dlq = _count(sqs, resources.dead_letter_queue_url)
+        results = len(result_keys(s3, resources.results_bucket, config.results_prefix))
+        left = queue_depth(sqs, resources.queue_url)
+        left_dlq = queue_depth(sqs, resources.dead_letter_queue_url)
     latencies = [summaries[k][0] - t for k, t in uploaded.items() if k in summaries]
     finished = max((v[0] for v in summaries.values()), default=started)
     reports = [json.loads(x) for x in log.read_text().splitlines() if x.startswith('{"message": "worker stopped"')]
@@ -152,7 +149,7 @@ def run_load(
         latency_p95_s=round(percentile(latencies, 95), 3) if latencies else float("nan"),
         latency_max_s=round(max(latencies), 3) if latencies else float("nan"),
         worker_peak_rss_mb=[r["peak_rss_mb"] for r in reports],
-        machine=f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPUs",
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
     )
 
 

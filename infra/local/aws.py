@@ -139,3 +139,17 @@ def provision(config: PipelineConfig, endpoint: str) -> LocalResources:
 
 def _queue_arn(sqs: Any, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def queue_depth(sqs: Any, url: str) -> int:
+    """Messages in a queue, waiting or in flight (an empty queue is 0)."""
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def result_keys(s3: Any, bucket: str, prefix: str = "results/") -> list[str]:
+    """Every result object's key (all pages, not just the first 1,000)."""
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [item["Key"] for item in page.get("Contents", [])]
+    return keys

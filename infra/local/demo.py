@@ -13,7 +13,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from infra.config import PipelineConfig
-from infra.local.aws import client
+from infra.local.aws import client, queue_depth, result_keys
 from infra.local.pipeline import LocalPipeline
 from infra.local.samples import Sample, demo_samples, folder_samples
 
@@ -129,11 +129,10 @@ def run_demo(
         for sample in samples:
             s3.put_object(Bucket=resources.input_bucket, Key=sample.key, Body=sample.data)
         wait_for_results(s3, resources.results_bucket, rows, started, WAIT_BASE_S + WAIT_PER_IMAGE_S * len(samples))
-        listed = s3.list_objects_v2(Bucket=resources.results_bucket, Prefix=config.results_prefix).get("KeyCount", 0)
+        listed = len(result_keys(s3, resources.results_bucket, config.results_prefix))
         left = {
-            name: int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][attr])
-            for name, url in (("queue", resources.queue_url), ("dead-letter queue", resources.dead_letter_queue_url))
-            for attr in ("ApproximateNumberOfMessages",)
+            "queue": queue_depth(sqs, resources.queue_url),
+            "dlq": queue_depth(sqs, resources.dead_letter_queue_url),
         }
     print(table(rows))
     annotated = [
@@ -144,7 +143,7 @@ def run_demo(
     ok = not missing and listed == len(samples)
     print(
         f"{len(samples) - len(missing)}/{len(samples)} uploads have their result ({listed} result objects); "
-        f"left in queue: {left['queue']}, in dead-letter queue: {left['dead-letter queue']}"
+        f"left in queue: {left['queue']}, in dead-letter queue: {left['dlq']}"
     )
     print("OK: every upload got exactly one result" if ok else f"FAILED: no result for {missing}")
     return 0 if ok else 1

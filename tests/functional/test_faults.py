@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 from agegender.pipeline import result_key
-from infra.local.aws import client
+from infra.local.aws import client, queue_depth, result_keys
 from infra.local.pipeline import LocalPipeline
 from infra.local.samples import demo_samples
-from tests.functional.test_local_pipeline import FAST, queue_depth, result_keys, wait_until
+from tests.functional.test_local_pipeline import FAST, wait_until
 
 
 def frames(count: int) -> list[tuple[str, bytes]]:

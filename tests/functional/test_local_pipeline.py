@@ -12,24 +12,12 @@ import pytest
 from agegender.pipeline import result_key
 from bench.corpus import corpus
 from infra.config import PipelineConfig
-from infra.local.aws import client
+from infra.local.aws import client, queue_depth, result_keys
 from infra.local.pipeline import LocalPipeline
 from infra.local.samples import demo_samples
 
 #: Short timeouts so retries and the dead-letter queue show within seconds.
 FAST = PipelineConfig(timeout_s=1, max_receive_count=2)
-
-
-def queue_depth(sqs, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
-def result_keys(s3, bucket: str) -> list[str]:
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/"):
-        keys += [item["Key"] for item in page.get("Contents", [])]
-    return keys
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.5) -> bool:
