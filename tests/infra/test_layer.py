@@ -89,6 +89,7 @@ def test_handler_runs_with_only_the_layer_and_the_lambda_runtime(lambda_layer, f
         "RESULTS_BUCKET": "results",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "AgeGender",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the layer folder is reused across runs: leave no host-Python bytecode in it
     }
     probe = subprocess.run(
         [str(venv / "bin" / "python"), "-c", PROBE], env=env, capture_output=True, text=True, cwd=tmp_path
