@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from agegender import labels
-from agegender.classifier import AgeGenderClassifier, BatchPrediction
+from agegender.classifier import AgeGenderClassifier, BatchPrediction, average_mirror_outputs, with_mirror_images
 from agegender.contract import ModelContract, contract_path
 from training.model import AGE_PROBS, GENDER
 
@@ -78,11 +78,17 @@ def convert_to_tflite(saved_model_dir: Path, quantization: str, representative: 
     return converter.convert()
 
 
-def keras_predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 256) -> BatchPrediction:
-    """The Keras model's predictions, decoded by the same ``labels`` functions as the runtime's."""
-    outputs = model.predict(inputs.astype(np.float32), batch_size=batch_size, verbose=0)
-    mean, std = labels.age_statistics(outputs[AGE_PROBS])
-    return BatchPrediction(outputs[GENDER].reshape(-1).astype(np.float64), mean, std)
+def keras_predict(
+    model: keras.Model, inputs: np.ndarray, *, flip_average: bool = False, batch_size: int = 256
+) -> BatchPrediction:
+    """The Keras model's predictions, combined and decoded as the runtime does (``AgeGenderClassifier``)."""
+    batch = with_mirror_images(inputs) if flip_average else inputs
+    outputs = model.predict(batch.astype(np.float32), batch_size=batch_size, verbose=0)
+    gender, age_probs = outputs[GENDER].reshape(-1), outputs[AGE_PROBS]
+    if flip_average:
+        gender, age_probs = average_mirror_outputs(gender), average_mirror_outputs(age_probs)
+    mean, std = labels.age_statistics(age_probs)
+    return BatchPrediction(gender.astype(np.float64), mean, std)
 
 
 @dataclass(frozen=True)
@@ -140,15 +146,17 @@ def export_all(
     representative: np.ndarray,
     check_inputs: np.ndarray,
     check_ages: np.ndarray,
+    flip_average: bool = False,
 ) -> ExportResult:
     """Write ``model_dir/1`` (SavedModel) and ``model_dir/<name>_<q>.tflite`` + contracts; check parity.
 
-    The int8 model is shipped unless it fails parity, then the float32 one.
+    The int8 model is shipped unless it fails parity, then the float32 one. With ``flip_average``
+    the contracts say so, and parity compares like with like (both sides average the two views).
     """
     model_dir.mkdir(parents=True, exist_ok=True)
     saved = model_dir / "1"
     save_serving_model(model, saved)
-    reference = keras_predict(model, check_inputs)
+    reference = keras_predict(model, check_inputs, flip_average=flip_average)
     size = int(model.input_shape[1])
     paths: dict[str, Path] = {}
     reports: dict[str, ParityReport] = {}
@@ -162,6 +170,7 @@ def export_all(
             architecture=architecture,
             input_size=size,
             quantization=quantization,
+            flip_average=flip_average,
             extra={"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)},
         )
         contract_path(path).write_text(contract.to_json())
@@ -171,7 +180,11 @@ def export_all(
         log.info("%s: %d bytes, parity %s", path.name, len(blob), asdict(reports[quantization]))
     shipped = "int8" if reports["int8"].passed else "float32"
     (model_dir / "parity.json").write_text(
-        json.dumps({"shipped": shipped, "reports": {q: asdict(r) for q, r in reports.items()}}, indent=2) + "\n"
+        json.dumps(
+            {"shipped": shipped, "flip_average": flip_average, "reports": {q: asdict(r) for q, r in reports.items()}},
+            indent=2,
+        )
+        + "\n"
     )
     return ExportResult(saved, paths, reports, shipped)
 

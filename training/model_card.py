@@ -113,6 +113,12 @@ def render(models: Path, latency_json: Path | None) -> str:
                     "outputs",
                     f"`{contract.gender_output}` P(female); `{contract.age_output}` over 0..{contract.max_age} years",
                 ],
+                [
+                    "prediction",
+                    "mean of the outputs for the face and its mirror image (contract `flip_average`)"
+                    if contract.flip_average
+                    else "one view of the face",
+                ],
                 ["label version", contract.label_version],
             ],
         ),
@@ -164,7 +170,8 @@ def render(models: Path, latency_json: Path | None) -> str:
         "### By Adience group",
         _slices(metrics["by_adience_group"]),
         "",
-        "## TFLite parity with the Keras model (test split)",
+        "## TFLite parity with the Keras model (test split"
+        + (", both views averaged)" if parity.get("flip_average") else ", one view per face)"),
         _table(
             ["variant", "gender decisions agree", "MAE Keras", "MAE TFLite", "MAE difference", "passes"],
             [

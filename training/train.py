@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--val_fraction", type=float, default=0.1)
     hp.add_argument("--test_fraction", type=float, default=0.1)
     hp.add_argument("--max_images", type=int, default=0, help="0 = all; a small number for smoke runs")
+    hp.add_argument(
+        "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
+    )
     hp.add_argument("--representative_images", type=int, default=500, help="int8 calibration images")
     hp.add_argument("--model_name", default="agegender")
     hp.add_argument("--model_version", default=time.strftime("%Y%m%d%H%M", time.gmtime()))
@@ -211,6 +214,7 @@ def export_and_report(
         representative=calibration,
         check_inputs=check.images,
         check_ages=check.ages,
+        flip_average=args.flip_average,
     )
     shipped = result.tflite[result.shipped]
     summary: dict[str, object] = {

@@ -52,6 +52,17 @@ class BatchPrediction:
         ]
 
 
+def with_mirror_images(inputs: np.ndarray) -> np.ndarray:
+    """``(N, S, S, 3)`` inputs followed by their left-right mirror images: ``(2N, S, S, 3)``."""
+    return np.concatenate([inputs, inputs[:, :, ::-1]])
+
+
+def average_mirror_outputs(outputs: np.ndarray) -> np.ndarray:
+    """Outputs for ``with_mirror_images(inputs)`` -> the per-face mean of both views (``N`` rows)."""
+    half = len(outputs) // 2
+    return (outputs[:half] + outputs[half:]) / 2
+
+
 class AgeGenderClassifier:
     """Loads a model and its contract once; classifies batches of face crops."""
 
@@ -81,13 +92,23 @@ class AgeGenderClassifier:
         return self.contract.input_size
 
     def predict_inputs(self, inputs: np.ndarray) -> BatchPrediction:
-        """Classify prepared inputs ``(N, size, size, 3)`` uint8 RGB, in chunks of ``max_batch``."""
+        """Classify prepared inputs ``(N, size, size, 3)`` uint8 RGB, in chunks of ``max_batch``.
+
+        With the contract's ``flip_average`` each chunk runs together with its mirror images
+        (one call) and the two views' gender probabilities and age distributions are averaged.
+        """
+        c = self.contract
         p_female, ages, stds = [], [], []
         for start in range(0, len(inputs), self.max_batch):
             chunk = inputs[start : start + self.max_batch]
-            out = self.model(**{self.contract.input_name: chunk.astype(np.float32)})
-            mean, std = labels.age_statistics(out[self.contract.age_output])
-            p_female.append(out[self.contract.gender_output].reshape(-1))
+            if c.flip_average:
+                chunk = with_mirror_images(chunk)
+            out = self.model(**{c.input_name: chunk.astype(np.float32)})
+            gender, age_probs = out[c.gender_output].reshape(-1), out[c.age_output]
+            if c.flip_average:
+                gender, age_probs = average_mirror_outputs(gender), average_mirror_outputs(age_probs)
+            mean, std = labels.age_statistics(age_probs)
+            p_female.append(gender)
             ages.append(mean)
             stds.append(std)
         if not p_female:

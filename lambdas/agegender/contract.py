@@ -34,6 +34,9 @@ class ModelContract:
     input_name: str = "image"
     gender_output: str = "gender"
     age_output: str = "age_probs"
+    #: Each face's outputs are the mean of the model's outputs for the face and its mirror
+    #: image (test-time flip; UTKFace faces are symmetric enough that both views are valid).
+    flip_average: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -48,6 +48,8 @@ def test_train_export_evaluate_ship(sagemaker_env):
     parity = json.loads((model_dir / "parity.json").read_text())
     assert parity["reports"]["float32"]["passed"]  # float32 must match Keras exactly enough
     assert parity["reports"]["float32"]["gender_agreement"] == 1.0
+    assert parity["flip_average"] is True  # the default: both views averaged, on both sides of the comparison
+    assert json.loads((model_dir / "agegender_int8.contract.json").read_text())["flip_average"] is True
     run = json.loads((output / "run.json").read_text())
     assert run["shipped"] == f"agegender_{parity['shipped']}.tflite"
     assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap"}

@@ -9,6 +9,7 @@ from agegender import labels
 from agegender.classifier import DEFAULT_MODEL_PATH, AgeGenderClassifier
 from agegender.contract import contract_path
 from agegender.exceptions import ModelContractError
+from agegender.preprocessing import prepare_faces
 from tests.conftest import synthetic_face
 
 
@@ -49,6 +50,23 @@ def test_contract_mismatch_is_refused_at_load(shipped_model, tmp_path):
     contract_path(model).write_text(json.dumps(contract))
     with pytest.raises(ModelContractError, match="outputs"):
         AgeGenderClassifier(model)
+
+
+def test_flip_average_is_the_mean_of_the_face_and_its_mirror(shipped_model, tmp_path):
+    assert AgeGenderClassifier(shipped_model).contract.flip_average
+    one_view_model = tmp_path / "one_view.tflite"
+    shutil.copyfile(shipped_model, one_view_model)
+    contract = json.loads(contract_path(shipped_model).read_text())
+    contract_path(one_view_model).write_text(json.dumps({**contract, "flip_average": False}))
+    faces = [synthetic_face(age, gender, 90, seed=age) for age, gender in [(8, 1), (35, 0), (60, 1)]]
+    inputs = prepare_faces(faces, AgeGenderClassifier(shipped_model).input_size)
+    one_view = AgeGenderClassifier(one_view_model)
+    plain, mirrored = one_view.predict_inputs(inputs), one_view.predict_inputs(inputs[:, :, ::-1])
+    both = AgeGenderClassifier(shipped_model, max_batch=2).predict_inputs(inputs)
+    np.testing.assert_allclose(both.p_female, (plain.p_female + mirrored.p_female) / 2, atol=1e-6)
+    # The mixture's mean is the mean of the two means, up to the renormalisation of each int8 distribution.
+    np.testing.assert_allclose(both.age, (plain.age + mirrored.age) / 2, atol=0.05)
+    assert np.all(both.age_std >= np.minimum(plain.age_std, mirrored.age_std) - 1e-4)
 
 
 @pytest.mark.dataset
