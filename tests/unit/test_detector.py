@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector, letterbox, ssd_anchor_centers, weighted_nms
+from agegender.detector import (
+    FULL_RANGE,
+    MAX_SCAN_SHAPES,
+    SHORT_RANGE,
+    FaceDetector,
+    letterbox,
+    ssd_anchor_centers,
+    weighted_nms,
+)
 from agegender.exceptions import ModelContractError
 
 
@@ -49,6 +57,30 @@ def test_weighted_nms_averages_overlapping_boxes():
 def test_no_face_in_a_plain_image(spec):
     detector = FaceDetector(spec)
     assert detector.detect(Image.new("RGB", (640, 480), (128, 128, 128))) == []
+
+
+def test_one_interpreter_per_input_shape_and_no_more_than_needed():
+    """Scans and close-ups alternate on every image: each shape keeps its own interpreter
+    (same results as a fresh detector), the native one always, at most MAX_SCAN_SHAPES others."""
+    rng = np.random.default_rng(7)
+    frames = [Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)) for w, h in [(320, 180), (180, 320)]]
+    detector = FaceDetector(SHORT_RANGE, min_score=0.001)
+    first = [detector.detect(frames[0], long_side=320), detector.detect(frames[0])]
+    for image in frames:
+        detector.detect(image, long_side=320)
+        detector.detect(image)
+    again = [detector.detect(frames[0], long_side=320), detector.detect(frames[0])]
+    fresh = FaceDetector(SHORT_RANGE, min_score=0.001)
+    expected = [fresh.detect(frames[0], long_side=320), fresh.detect(frames[0])]
+    assert all(expected)  # something to compare (a low threshold on noise)
+    for got, want in zip(first + again, expected * 2, strict=True):
+        assert [d.box for d in got] == [d.box for d in want]
+    for side in (160, 224, 288, 352):
+        detector.detect(frames[0], long_side=side)
+    shapes = list(detector._models)
+    assert (128, 128) in shapes
+    assert len(shapes) == 1 + MAX_SCAN_SHAPES
+    assert shapes[-1] == (192, 352)  # the most recent scan is kept
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
