@@ -24,7 +24,8 @@ class AnalyzerSettings:
     min_confidence: float = 0.6
     #: Long side (px) at which the short-range detector scans the whole image: at 960 it finds
     #: faces of about 30-200 px in a 1280x720 frame (0.75 scale keeps them at 22-150 px).
-    #: The scan dominates the cost (one thread: 175 ms at 960, 112 at 800, 69 at 640);
+    #: The scan dominates the cost (one thread, the model call alone for a 1280x720 frame: 53 ms
+    #: at 960, 34 at 800, 20 at 640; bench/detection_recall.py has the recall for each);
     #: 0 turns it off, leaving only native-size passes (faces of roughly 100 px and up).
     scan_long_side: int = 960
     #: Scan candidates at or above this are faces; lower ones (down to scan_min_score) are
