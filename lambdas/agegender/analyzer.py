@@ -22,12 +22,13 @@ class AnalyzerSettings:
     """Thresholds and limits; the Lambda reads them from its environment."""
 
     min_confidence: float = 0.6
-    #: Long side (px) at which the short-range detector scans the whole image: at 960 it finds
-    #: faces of about 30-200 px in a 1280x720 frame (0.75 scale keeps them at 22-150 px).
-    #: The scan dominates the cost (one thread, the model call alone for a 1280x720 frame: 53 ms
-    #: at 960, 34 at 800, 20 at 640; bench/detection_recall.py has the recall for each);
+    #: Long side (px) at which the short-range detector scans the whole image: at 880 it finds
+    #: faces of about 30-200 px in a 1280x720 frame (0.69 scale keeps them at 21-138 px; the
+    #: model needs about 20). The scan dominates the cost (one thread, the model call alone for
+    #: a 1280x720 frame: 53 ms at 960, 34 at 800, 20 at 640); bench/detection_recall.py gives
+    #: the recall for each: 880 found as many faces as 960 with fewer false detections.
     #: 0 turns it off, leaving only native-size passes (faces of roughly 100 px and up).
-    scan_long_side: int = 960
+    scan_long_side: int = 880
     #: Scan candidates at or above this are faces; lower ones (down to scan_min_score) are
     #: verified by a close-up look. On composite frames, true faces scored >= 0.75 close up
     #: and textured-background false alarms <= 0.69 (bench/detection_recall.py).

@@ -67,8 +67,10 @@ FULL_RANGE = DetectorSpec(
     resizable=False,  # XNNPACK cannot reshape its sparse layers
 )
 DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
-#: Interpreters kept per detector for non-native input shapes (landscape and portrait frames).
-MAX_SCAN_SHAPES = 2
+#: Interpreters kept per detector for non-native input shapes. A 960x544 scan's interpreter
+#: holds about 50 MB of activations, so only the latest shape stays: a camera's frames all share
+#: one; a stream that alternates shapes re-plans the scan interpreter, not the close-up one.
+MAX_SCAN_SHAPES = 1
 
 
 def ssd_anchor_centers(spec: DetectorSpec, height: int | None = None, width: int | None = None) -> np.ndarray:

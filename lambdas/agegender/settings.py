@@ -24,7 +24,7 @@ VARIABLES = {
     "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(DEFAULT_MAX_BYTES)),
     "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(DEFAULT_MAX_PIXELS)),
     "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", "60"),
-    "DETECTION_SCAN_LONG_SIDE": ("long side (px) of the small-face scan; 0 turns it off", "960"),
+    "DETECTION_SCAN_LONG_SIDE": ("long side (px) of the small-face scan; 0 turns it off", "880"),
     "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(DEFAULT_MIN_EYE_DISTANCE)),
     "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", DEFAULT_AGE_GROUPS.spec()),
 }
