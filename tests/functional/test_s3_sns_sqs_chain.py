@@ -137,6 +137,15 @@ def test_chain_writes_one_result_per_object(chain, handler):
     assert len(listed) == len(KEYS)
 
 
+def test_a_batch_of_test_events_alone_publishes_its_message_count(chain, handler, capsys, recwarn):
+    messages = receive_all(chain)
+    assert [json.loads(m["Body"]).get("Event") for m in messages] == ["s3:TestEvent"]
+    assert handler.lambda_handler(lambda_event(chain, messages), context()) == {"batchItemFailures": []}
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [doc["Messages"] for doc in emf if "Messages" in doc] == [[1.0]]  # (cold start has its own)
+    assert not [w for w in recwarn if "No application metrics" in str(w.message)]
+
+
 def test_a_poison_message_fails_alone(chain, handler):
     chain.s3.put_object(Bucket="input-bucket", Key="ok.png", Body=png())
     chain.sqs.send_message(QueueUrl=chain.queue_url, MessageBody="this is not an S3 event")
