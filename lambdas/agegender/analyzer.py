@@ -126,12 +126,7 @@ class ImageAnalyzer:
         cx, cy = (left + right) / 2, (top + bottom) / 2
         half = 1.1 * max(right - left, bottom - top)
         crop = image.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
-        centred = [
-            d.score
-            for d in detector.detect(crop, min_score=0.05)
-            if abs((d.box[0] + d.box[2]) / 2 - 0.5) < 0.2 and abs((d.box[1] + d.box[3]) / 2 - 0.5) < 0.2
-        ]
-        return max(centred, default=0.0)
+        return detector.centre_score(crop, tolerance=0.2)
 
     def analyze(self, data: bytes) -> Analysis:
         """Decode and analyse one image; raises the decoder's typed errors."""

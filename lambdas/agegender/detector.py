@@ -67,10 +67,11 @@ FULL_RANGE = DetectorSpec(
     resizable=False,  # XNNPACK cannot reshape its sparse layers
 )
 DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
-#: Interpreters kept per detector for non-native input shapes. A 960x544 scan's interpreter
-#: holds about 50 MB of activations, so only the latest shape stays: a camera's frames all share
-#: one; a stream that alternates shapes re-plans the scan interpreter, not the close-up one.
-MAX_SCAN_SHAPES = 1
+#: Interpreters kept per detector for non-native input shapes, the least recently used dropped.
+#: Each costs memory (about 50 MB of activations for an 880x496 scan) and saves a re-plan (about
+#: 40 ms) whenever the shape comes back: two serve a stream of camera frames mixed with uploads
+#: of one other shape (the local demo's mix: 94 ms per image with one, 54-62 with two).
+MAX_SCAN_SHAPES = 2
 
 
 def ssd_anchor_centers(spec: DetectorSpec, height: int | None = None, width: int | None = None) -> np.ndarray:
@@ -248,6 +249,30 @@ class FaceDetector:
         about that many pixels, each side a multiple of the largest stride, and run at
         that size: small faces keep enough pixels to be found.
         """
+        threshold = self.min_score if min_score is None else min_score
+        boxes, scores, keypoints = self._candidates(image, long_side, threshold)
+        faces = weighted_nms(boxes, scores, keypoints, self.iou_threshold) if len(scores) else []
+        return [
+            Detection(tuple(float(v) for v in np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces
+        ]
+
+    def centre_score(self, image: Image.Image, tolerance: float) -> float:
+        """The highest score of any anchor whose box centre lies within ``tolerance`` (a ratio of
+        the image's sides) of the image centre, at the native input size; 0 if none.
+
+        What a close-up check needs, without the suppression that ``detect`` would spend on
+        the hundreds of low-scoring boxes of an unthresholded crop.
+        """
+        boxes, scores, _ = self._candidates(image, None, 0.0)
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+        near = np.all(np.abs(centres - 0.5) < tolerance, axis=1)
+        return float(scores[near].max()) if near.any() else 0.0
+
+    def _candidates(
+        self, image: Image.Image, long_side: int | None, min_score: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every anchor scoring at least ``min_score``, decoded: boxes ``(N, 4)``, scores ``(N,)`` and
+        keypoints ``(N, 6, 2)``, as ratios of the image (before suppression and clipping)."""
         if long_side is None:
             tensor, padding, span = letterbox(image, self.spec.input_size)
         else:
@@ -262,9 +287,7 @@ class FaceDetector:
         raw = outputs[self._boxes_name][0]
         logits = np.clip(outputs[self._scores_name][0, :, 0], -80.0, 80.0)
         scores = 1.0 / (1.0 + np.exp(-logits))
-        keep = scores >= (self.min_score if min_score is None else min_score)
-        if not keep.any():
-            return []
+        keep = scores >= min_score
         # Offsets and sizes are in input pixels; anchors are ratios of the input.
         raw, scores, anchors = raw[keep] / np.tile([width, height], 8), scores[keep], anchors[keep]
         centers = raw[:, 0:2] + anchors
@@ -273,10 +296,7 @@ class FaceDetector:
         keypoints = raw[:, 4:16].reshape(-1, 6, 2) + anchors[:, None, :]
         boxes = (boxes - np.tile(padding, 2)) / np.tile(span, 2)
         keypoints = (keypoints - padding) / span
-        faces = weighted_nms(boxes, scores, keypoints, self.iou_threshold)
-        return [
-            Detection(tuple(float(v) for v in np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces
-        ]
+        return boxes, scores, keypoints
 
 
 def resize_to_grid(image: Image.Image, long_side: int, multiple: int) -> np.ndarray:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from agegender.analyzer import AnalyzerSettings
 from agegender.detector import (
     FULL_RANGE,
     MAX_SCAN_SHAPES,
@@ -131,3 +132,25 @@ def test_a_later_detector_only_adds_faces_the_earlier_missed(shipped_model):
     analyzer = ImageAnalyzer(detectors=[first, second], settings=AnalyzerSettings(scan_long_side=0))
     faces = analyzer.detect(Image.new("RGB", (100, 100)))
     assert [f.box for f in faces] == [(0.1, 0.1, 0.3, 0.3), (0.6, 0.6, 0.8, 0.8)]  # the first detector's box is kept
+
+
+@pytest.mark.dataset
+def test_centre_score_sees_a_centred_face_only(utkface_dir):
+    """The close-up check: high for a face in the middle of the crop, low when it sits in a corner."""
+    from training.dataset import iter_files, parse_name
+
+    blob = next(b for n, b in iter_files(utkface_dir / "UTKFace.tar.gz") if parse_name(n))
+    face = Image.open(io.BytesIO(blob)).convert("RGB").resize((60, 60))
+    centred, cornered = (Image.new("RGB", (132, 132), (110, 120, 115)) for _ in range(2))
+    centred.paste(face, (36, 36))
+    cornered.paste(face, (0, 0))
+    detector = FaceDetector(SHORT_RANGE)
+    passes = AnalyzerSettings().verify_min_score
+    assert detector.centre_score(centred, tolerance=0.2) >= passes
+    assert detector.centre_score(cornered, tolerance=0.2) < 0.5
+    assert max(d.score for d in detector.detect(cornered, min_score=0.05)) >= passes  # it is there, off centre
+
+
+def test_centre_score_of_a_faceless_crop_is_low():
+    score = FaceDetector(SHORT_RANGE).centre_score(Image.new("RGB", (100, 100), (128, 128, 128)), tolerance=0.2)
+    assert 0.0 <= score < 0.5
