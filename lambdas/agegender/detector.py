@@ -221,7 +221,7 @@ class FaceDetector:
         return TFLiteModel(self._path, num_threads=self._num_threads, signature=None)
 
     def _model_for(self, height: int, width: int) -> TFLiteModel:
-        """One interpreter per input shape: resizing an interpreter re-plans it (about 20 ms with
+        """One interpreter per input shape: resizing an interpreter re-plans it (20-40 ms with
         XNNPACK), which alternating scans and close-ups would pay on every image. The native shape
         stays; at most ``MAX_SCAN_SHAPES`` others are kept, the least recently used dropped."""
         key = (height, width)
