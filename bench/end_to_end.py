@@ -4,7 +4,8 @@
 
 One TFLite thread, one process. Frames are JPEGs (quality 90) of 1280x720 and 1920x1080
 with 0, 1, 3 and 10 UTKFace test-split faces of 60-160 px on a plain background (the
-faces need the UTKFace archive; without it only the 0-face frames are timed). Cold start is
+faces need the UTKFace archive; without it only the 0-face frames are timed), each timed
+once per round, in turn, ``--repeats`` rounds; medians per frame. Cold start is
 a fresh ``python`` process from its start to its first result (imports and model loads
 included), median of ``--cold-starts``; peak memory is that process's maximum RSS after
 analysing a 1920x1080 frame with 10 faces.
@@ -83,26 +84,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     faces = test_faces(max(FACE_COUNTS))
     analyzer = ImageAnalyzer()
-    rows = []
-    for width, height in FRAME_SIZES:
-        for count in FACE_COUNTS:
-            if count > len(faces):
-                continue
-            data = frame(width, height, faces[:count], seed=count)
-            analyzer.analyze(data)  # warm-up
-            samples, found = [], 0
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                analysis = analyzer.analyze(data)
-                json.dumps(
-                    result_document(source={}, model=analyzer.model_info, image=analysis.image, faces=analysis.faces)
-                )
-                samples.append((time.perf_counter() - started) * 1000)
-                found = len(analysis.faces)
-            rows.append(
-                {"frame": f"{width}x{height}", "faces": count, "found": found, "median_ms": float(np.median(samples)),
-                 "p95_ms": float(np.percentile(samples, 95))}
-            )  # fmt: skip
+    cases = [
+        (width, height, count, frame(width, height, faces[:count], seed=count))
+        for width, height in FRAME_SIZES
+        for count in FACE_COUNTS
+        if count <= len(faces)
+    ]
+    for *_, data in cases:
+        analyzer.analyze(data)  # warm-up: every interpreter shape is planned before timing
+    # Round-robin over the frames, so that the machine's speed drifting during the run
+    # affects every row alike.
+    samples: list[list[float]] = [[] for _ in cases]
+    found = [0] * len(cases)
+    for _ in range(args.repeats):
+        for index, (*_, data) in enumerate(cases):
+            started = time.perf_counter()
+            analysis = analyzer.analyze(data)
+            json.dumps(
+                result_document(source={}, model=analyzer.model_info, image=analysis.image, faces=analysis.faces)
+            )
+            samples[index].append((time.perf_counter() - started) * 1000)
+            found[index] = len(analysis.faces)
+    rows = [
+        {"frame": f"{width}x{height}", "faces": count, "found": found[index],
+         "median_ms": float(np.median(samples[index])), "p95_ms": float(np.percentile(samples[index], 95))}
+        for index, (width, height, count, _) in enumerate(cases)
+    ]  # fmt: skip
     cold = []
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "frame.jpg"
