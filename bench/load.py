@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
 
@@ -55,11 +57,6 @@ class LoadReport:
     latency_max_s: float
     worker_peak_rss_mb: list[float]
     machine: str
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def run_load(
@@ -146,7 +143,7 @@ def run_load(
         wall_seconds=round(finished - started, 2),
         images_per_second=round(len(summaries) / max(finished - started, 1e-9), 2),
         latency_p50_s=round(statistics.median(latencies), 3) if latencies else float("nan"),
-        latency_p95_s=round(percentile(latencies, 95), 3) if latencies else float("nan"),
+        latency_p95_s=round(float(np.percentile(latencies, 95, method="nearest")), 3) if latencies else float("nan"),
         latency_max_s=round(max(latencies), 3) if latencies else float("nan"),
         worker_peak_rss_mb=[r["peak_rss_mb"] for r in reports],
         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
