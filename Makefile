@@ -47,7 +47,7 @@ train: $(STAMP)
 ## Re-evaluate the shipped model on the test split (metrics.json + plots in models/evaluation).
 evaluate: $(STAMP)
 	$(BIN)/python -m training.evaluate --model models/agegender.tflite --output_dir models/evaluation \
-		--history models/training/history.csv
+		--history models/training/history.csv --reference models/agegender_float32.tflite
 
 ## The benchmarks: classifier ms per face, end-to-end ms per frame + cold start + peak memory, cost per
 ## million images, local throughput with 1 and 2 workers (tables printed, JSON in bench/results/).

@@ -214,9 +214,14 @@ def evaluate_tflite(
     *,
     history_csv: Path | None = None,
     dataset_summary: dict[str, object] | None = None,
+    reference: Path | None = None,
     num_threads: int = 2,
 ) -> dict[str, object]:
-    """Classify ``dataset`` with the TFLite model via ``AgeGenderClassifier``; write metrics and plots."""
+    """Classify ``dataset`` with the TFLite model via ``AgeGenderClassifier``; write metrics and plots.
+
+    With ``reference`` (another variant of the model, e.g. the float32 one beside an int8 one)
+    its predictions on the same faces are compared by the export's parity rule.
+    """
     classifier = AgeGenderClassifier(model_path, num_threads=num_threads, max_batch=64)
     if dataset.images.shape[1] != classifier.input_size:
         raise ValueError(f"dataset prepared at {dataset.images.shape[1]} px, model expects {classifier.input_size}")
@@ -236,6 +241,14 @@ def evaluate_tflite(
     }
     if dataset_summary is not None:
         metrics["dataset"] = dataset_summary
+    if reference is not None:
+        from dataclasses import asdict
+
+        from training.export import parity
+
+        expected = AgeGenderClassifier(reference, num_threads=num_threads, max_batch=64).predict_inputs(dataset.images)
+        report = parity(classifier.contract.quantization, expected, prediction, dataset.ages)
+        metrics["parity_vs_reference"] = {"reference": reference.name, **asdict(report)}
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_plots(output_dir, metrics, dataset, prediction.age, prediction.p_female, history_csv)
@@ -261,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test_fraction", type=float, default=0.1)
     parser.add_argument("--output_dir", type=Path, default=Path("artifacts/evaluation"))
     parser.add_argument("--history", type=Path, default=None, help="training history.csv for the curves")
+    parser.add_argument("--reference", type=Path, default=None, help="another variant to check parity against")
     parser.add_argument("--cache_dir", type=Path, default=Path.home() / ".cache/agegender")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -276,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output_dir,
         history_csv=args.history,
         dataset_summary=label_summary(data),
+        reference=args.reference,
     )
     return 0
 

@@ -191,6 +191,14 @@ def render(models: Path, latency_json: Path | None) -> str:
         "of faces or the MAE moves by more than 0.3 years).",
         "",
     ]
+    if "parity_vs_reference" in metrics:
+        r = metrics["parity_vs_reference"]
+        out += [
+            f"At evaluation, as the runtime predicts (`make evaluate`), against `{r['reference']}` on the same "
+            f"faces: gender decisions agree on {_pct(r['gender_agreement'])}, MAE {r['mae_tflite']:.3f} vs "
+            f"{r['mae_keras']:.3f} years (difference {r['mae_delta']:.3f}).",
+            "",
+        ]
     if latency_json is not None and latency_json.exists():
         bench = json.loads(latency_json.read_text())
         out += [

@@ -235,6 +235,7 @@ def export_and_report(
             args.output_data_dir / "evaluation",
             history_csv=args.output_data_dir / "history.csv",
             dataset_summary=label_summary(data),
+            reference=next(path for q, path in result.tflite.items() if q != result.shipped),
         )
         summary["test_metrics"] = {k: metrics[k] for k in ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")}
     (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -55,13 +55,15 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap"}
     metrics = json.loads((output / "evaluation" / "metrics.json").read_text())
     assert metrics["model"]["quantization"] == parity["shipped"]
+    other = "float32" if parity["shipped"] == "int8" else "int8"
+    assert metrics["parity_vs_reference"]["reference"] == f"agegender_{other}.tflite"
+    assert metrics["parity_vs_reference"]["faces"] == metrics["faces"]
     assert (output / "evaluation" / "training_curves.png").exists()
     assert (sagemaker_env["ship"] / "agegender.tflite").exists()
     assert (sagemaker_env["ship"] / "agegender.contract.json").exists()
     assert (sagemaker_env["ship"] / "evaluation" / "metrics.json").exists()
     assert (output / "evaluation" / "sample_predictions.png").exists()
     assert not (sagemaker_env["ship"] / "evaluation" / "sample_predictions.png").exists()  # dataset faces
-    other = "float32" if parity["shipped"] == "int8" else "int8"
     assert (sagemaker_env["ship"] / f"agegender_{other}.contract.json").exists()
     assert (sagemaker_env["ship"] / "training" / "parity.json").exists()
     card = (sagemaker_env["ship"] / "MODEL_CARD.md").read_text()
