@@ -1,6 +1,6 @@
 """End-to-end speed of one image (decode, detect, crop, classify, serialise), cold start and peak memory.
 
-    python bench/end_to_end.py [--repeats 20] [--json bench/results/end_to_end.json]
+    python bench/end_to_end.py [--repeats 20] [--scan-long-side N] [--json bench/results/end_to_end.json]
 
 One TFLite thread, one process. Frames are JPEGs (quality 90) of 1280x720 and 1920x1080
 with 0, 1, 3 and 10 UTKFace test-split faces of 60-160 px on a plain background (the
@@ -29,7 +29,7 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT), str(REPO_ROOT / "bench")]
 
-from agegender.analyzer import ImageAnalyzer  # noqa: E402
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer  # noqa: E402
 from agegender.results import result_document  # noqa: E402
 
 FRAME_SIZES = ((1280, 720), (1920, 1080))
@@ -81,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--cold-starts", type=int, default=10)
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "end_to_end.json")
+    parser.add_argument(
+        "--scan-long-side", type=int, default=AnalyzerSettings.scan_long_side, help="the small-face scan; 0 = none"
+    )
     args = parser.parse_args(argv)
     faces = test_faces(max(FACE_COUNTS))
-    analyzer = ImageAnalyzer()
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=args.scan_long_side))
     cases = [
         (width, height, count, frame(width, height, faces[:count], seed=count))
         for width, height in FRAME_SIZES
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "threads": 1,
         },
+        "scan_long_side": args.scan_long_side,
         "per_image": rows,
         "cold_start_ms_median": float(np.median([ms for ms, _ in cold])),
         "peak_rss_mb": float(max(info["max_rss_mb"] for _, info in cold)),

@@ -24,9 +24,10 @@ class AnalyzerSettings:
     min_confidence: float = 0.6
     #: Long side (px) at which the short-range detector scans the whole image: at 880 it finds
     #: faces of about 30-200 px in a 1280x720 frame (0.69 scale keeps them at 21-138 px; the
-    #: model needs about 20). The scan dominates the cost (one thread, the model call alone for
-    #: a 1280x720 frame: 53 ms at 960, 34 at 800, 20 at 640); bench/detection_recall.py gives
-    #: the recall for each: 880 found as many faces as 960 with fewer false detections.
+    #: model needs about 20). The scan dominates the cost (bench/end_to_end.py --scan-long-side
+    #: N: a 1280x720 frame with 3 faces took 73-76 ms at 880, 16-18 without the scan);
+    #: bench/detection_recall.py gives the recall for each size: 880 found as many faces as 960
+    #: with fewer false detections.
     #: 0 turns it off, leaving only native-size passes (faces of roughly 100 px and up).
     scan_long_side: int = 880
     #: Scan candidates at or above this are faces; lower ones (down to scan_min_score) are

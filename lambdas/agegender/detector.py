@@ -68,9 +68,9 @@ FULL_RANGE = DetectorSpec(
 )
 DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
 #: Interpreters kept per detector for non-native input shapes, the least recently used dropped.
-#: Each costs memory (about 50 MB of activations for an 880x496 scan) and saves a re-plan (about
-#: 40 ms) whenever the shape comes back: two serve a stream of camera frames mixed with uploads
-#: of one other shape (the local demo's mix: 94 ms per image with one, 54-62 with two).
+#: Each holds its activations (tens of MB for an 880x496 scan) and saves an XNNPACK re-plan
+#: whenever its shape comes back: two serve a stream of camera frames mixed with uploads of one
+#: other shape (the local demo's mix).
 MAX_SCAN_SHAPES = 2
 
 
@@ -221,8 +221,8 @@ class FaceDetector:
         return TFLiteModel(self._path, num_threads=self._num_threads, signature=None)
 
     def _model_for(self, height: int, width: int) -> TFLiteModel:
-        """One interpreter per input shape: resizing an interpreter re-plans it (20-40 ms with
-        XNNPACK), which alternating scans and close-ups would pay on every image. The native shape
+        """One interpreter per input shape: resizing an interpreter re-plans it (XNNPACK), which
+        alternating scans and close-ups would pay on every image. The native shape
         stays; at most ``MAX_SCAN_SHAPES`` others are kept, the least recently used dropped."""
         key = (height, width)
         model = self._models.pop(key, None) or self._load()
