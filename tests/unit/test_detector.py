@@ -11,6 +11,7 @@ from agegender.detector import (
     SHORT_RANGE,
     FaceDetector,
     letterbox,
+    resize_to_grid,
     ssd_anchor_centers,
     weighted_nms,
 )
@@ -39,6 +40,15 @@ def test_letterbox_geometry():
     np.testing.assert_allclose(span, [1.0, 0.5])
     assert tensor[0, 0, 0] == -1.0  # padding is black
     assert tensor[64, 64, 0] == 1.0  # the image is white
+
+
+def test_scan_input_sides_are_grid_multiples_and_large_reductions_average_first():
+    stripes = np.zeros((512, 1024, 3), dtype=np.uint8)
+    stripes[:, ::2] = 255  # one-pixel stripes: nearest neighbour alone would keep only one colour
+    tensor = resize_to_grid(Image.fromarray(stripes), 256, 16)
+    assert tensor.shape == (128, 256, 3)
+    np.testing.assert_allclose(tensor, 0.0, atol=0.01)  # averaged to mid-grey
+    assert resize_to_grid(Image.new("RGB", (1280, 720)), 880, 16).shape == (496, 880, 3)
 
 
 def test_weighted_nms_averages_overlapping_boxes():
@@ -115,23 +125,6 @@ def test_overlaps():
 
     assert overlaps(box(0, 0, 1, 1), box(0.1, 0, 1.1, 1))
     assert not overlaps(box(0, 0, 1, 1), box(2, 2, 3, 3))
-
-
-def test_a_later_detector_only_adds_faces_the_earlier_missed(shipped_model):
-    from types import SimpleNamespace
-
-    from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
-    from agegender.detector import Detection
-
-    def fake(resizable, boxes):
-        faces = [Detection(b, 0.9, np.full((6, 2), i, dtype=float)) for i, b in enumerate(boxes)]
-        return SimpleNamespace(spec=SimpleNamespace(resizable=resizable), detect=lambda image, **_: faces)
-
-    first = fake(False, [(0.1, 0.1, 0.3, 0.3)])
-    second = fake(False, [(0.11, 0.1, 0.31, 0.3), (0.6, 0.6, 0.8, 0.8)])
-    analyzer = ImageAnalyzer(detectors=[first, second], settings=AnalyzerSettings(scan_long_side=0))
-    faces = analyzer.detect(Image.new("RGB", (100, 100)))
-    assert [f.box for f in faces] == [(0.1, 0.1, 0.3, 0.3), (0.6, 0.6, 0.8, 0.8)]  # the first detector's box is kept
 
 
 @pytest.mark.dataset
