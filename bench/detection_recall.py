@@ -1,10 +1,13 @@
 """Detection recall and false detections on composite camera frames, and gender accuracy through
 detect+crop against the classifier alone (``--no-detect``) on the same faces.
 
-    python bench/detection_recall.py [--frames 200] [--json bench/results/detection_recall.json]
+    python bench/detection_recall.py [--frames 200] [--min-side 30 --max-side 200] [--full-range]
+                                     [--json bench/results/detection_recall.json]
 
 Frames are 1280x720, plain or textured backgrounds, with 1-4 UTKFace test-split faces
-each (30-200 px, never overlapping), built deterministically from a seed. A detection
+each (by default 30-200 px; never overlapping, so fewer where large ones leave no room),
+built deterministically from a seed. ``--full-range`` adds MediaPipe's full-range model
+(letterboxed, after the short-range passes) to compare it with the shipped detector. A detection
 matches a face when its centre lies inside the pasted square and its width is 0.3-1.3 of
 the square's side; unmatched detections are false detections. Needs the UTKFace archive.
 """
@@ -25,10 +28,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]
 
 from agegender.analyzer import AnalyzerSettings, ImageAnalyzer  # noqa: E402
+from agegender.detector import FULL_RANGE, FaceDetector  # noqa: E402
 from training.dataset import iter_files, parse_name, split_of  # noqa: E402
 from training.train import DEFAULT_DATA  # noqa: E402
 
-SIZE_BUCKETS = ((30, 60), (60, 100), (100, 200))
+SIZE_BUCKETS = ((30, 60), (60, 100), (100, 200), (200, 400), (400, 700))
 
 
 def textured_background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
@@ -69,13 +73,23 @@ def place(rng: np.random.Generator, sides: list[int], width: int, height: int) -
     return boxes
 
 
-def run(frames: int, seed: int, data: Path, scan_long_side: int = AnalyzerSettings.scan_long_side) -> dict[str, object]:
+def run(
+    frames: int,
+    seed: int,
+    data: Path,
+    scan_long_side: int = AnalyzerSettings.scan_long_side,
+    sides: tuple[int, int] = (30, 200),
+    full_range: bool = False,
+) -> dict[str, object]:
     rng = np.random.default_rng(seed)
-    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=scan_long_side))
+    settings = AnalyzerSettings(scan_long_side=scan_long_side)
+    analyzer = ImageAnalyzer(settings=settings)
+    if full_range:
+        analyzer.detectors.append(FaceDetector(FULL_RANGE, min_score=settings.min_confidence, num_threads=1))
     faces = load_test_faces(data, frames * 4)
     cursor = 0
     truth_total, found, false_detections, detections_total = 0, 0, 0, 0
-    by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS}
+    by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS if lo < sides[1] and hi > sides[0]}
     gender_detect, gender_crop, detect_ms, gender_sizes = [], [], [], []
     for index in range(frames):
         width, height = 1280, 720
@@ -85,8 +99,8 @@ def run(frames: int, seed: int, data: Path, scan_long_side: int = AnalyzerSettin
             else Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(40, 220, 3)))
         )
         count = int(rng.integers(1, 5))
-        sides = [int(rng.integers(30, 201)) for _ in range(count)]
-        boxes = place(rng, sides, width, height)
+        frame_sides = [int(rng.integers(sides[0], sides[1] + 1)) for _ in range(count)]
+        boxes = place(rng, frame_sides, width, height)
         pasted = []
         for x, y, side in boxes:
             face, gender = faces[cursor % len(faces)]
@@ -158,9 +172,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--scan-long-side", type=int, default=AnalyzerSettings.scan_long_side, help="0 = no scan")
+    parser.add_argument("--min-side", type=int, default=30, help="smallest face (px)")
+    parser.add_argument("--max-side", type=int, default=200, help="largest face (px), at most 700")
+    parser.add_argument("--full-range", action="store_true", help="add the full-range model's letterboxed pass")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detection_recall.json")
     args = parser.parse_args(argv)
-    report = {"scan_long_side": args.scan_long_side, **run(args.frames, args.seed, args.data, args.scan_long_side)}
+    if not 0 < args.min_side <= args.max_side <= 700:
+        parser.error("need 0 < --min-side <= --max-side <= 700")
+    report = {
+        "scan_long_side": args.scan_long_side,
+        "face_sides": [args.min_side, args.max_side],
+        **run(
+            args.frames,
+            args.seed,
+            args.data,
+            args.scan_long_side,
+            sides=(args.min_side, args.max_side),
+            full_range=args.full_range,
+        ),
+    }
     for key, value in report.items():
         print(f"{key:40s} {value}")
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,9 @@ PRUNE_PATHS = ("bin", "ai_edge_litert/aot", "ai_edge_litert/tools", "ai_edge_lit
 PRUNE_DIR_NAMES = ("__pycache__", "tests")
 #: The command line is for laptops (and imports infra.local); the function never runs it.
 FUNCTION_EXCLUDES = ("cli.py",)
-#: The function package: the handler, the core library and the models it loads.
-FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/*.tflite")
+#: The function package: the handler, the core library and the models it loads (the full-range
+#: detector is fetched for bench/ comparisons only; the analyzer runs the short-range one).
+FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/face_detection_short_range.tflite")
 
 
 @dataclass(frozen=True)

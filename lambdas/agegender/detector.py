@@ -44,6 +44,12 @@ class DetectorSpec:
     strides: tuple[int, ...]
     anchors_per_layer: int  # 2 with MediaPipe's interpolated scale, 1 without
     resizable: bool  # fully convolutional: runs on any input size that is a multiple of the largest stride
+    #: Face box side (model input pixels) at which the keypoints are most precise; where several
+    #: passes find a face, the one that saw it nearest this size (in log scale) is kept.
+    #: bench/keypoint_precision.py: short-range eye error is lowest for boxes of about 50-95 px
+    #: and equally poor (0.17 eye distances) at 22 and 144 px, around 60; full-range's is
+    #: lowest from 36 to 73 px.
+    best_face_px: float
 
     @property
     def path(self) -> Path:
@@ -58,6 +64,7 @@ SHORT_RANGE = DetectorSpec(
     strides=(8, 16, 16, 16),
     anchors_per_layer=2,
     resizable=True,
+    best_face_px=60.0,
 )
 FULL_RANGE = DetectorSpec(
     name="blazeface-full-range-sparse",
@@ -67,6 +74,7 @@ FULL_RANGE = DetectorSpec(
     strides=(4,),
     anchors_per_layer=1,
     resizable=False,  # XNNPACK cannot reshape its sparse layers
+    best_face_px=50.0,
 )
 DETECTORS = {spec.name: spec for spec in (SHORT_RANGE, FULL_RANGE)}
 #: Interpreters kept per detector for non-native input shapes, the least recently used dropped.

@@ -127,6 +127,26 @@ def test_overlaps():
     assert not overlaps(box(0, 0, 1, 1), box(2, 2, 3, 3))
 
 
+def test_where_passes_agree_the_one_that_saw_the_face_nearest_its_best_size_wins(shipped_model):
+    from types import SimpleNamespace
+
+    from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+    from agegender.detector import Detection
+
+    def fake(input_size, boxes):
+        faces = [Detection(b, 0.9 - 0.1 * i, np.full((6, 2), input_size, dtype=float)) for i, b in enumerate(boxes)]
+        spec = SimpleNamespace(resizable=False, input_size=input_size, best_face_px=50.0)
+        return SimpleNamespace(spec=spec, detect=lambda image, **_: faces)
+
+    # On a 1000 px image a 0.2-wide face is 20 px in a 100 px input and 50 px in a 250 px one.
+    coarse = fake(100, [(0.1, 0.1, 0.3, 0.3)])
+    fine = fake(250, [(0.11, 0.1, 0.31, 0.3), (0.6, 0.6, 0.8, 0.8)])
+    analyzer = ImageAnalyzer(detectors=[coarse, fine], settings=AnalyzerSettings(scan_long_side=0))
+    faces = analyzer.detect(Image.new("RGB", (1000, 1000)))
+    assert [f.box for f in faces] == [(0.11, 0.1, 0.31, 0.3), (0.6, 0.6, 0.8, 0.8)]
+    assert faces[0].keypoints[0, 0] == 250  # the fine pass's keypoints, not merged with the coarse pass's
+
+
 @pytest.mark.dataset
 def test_centre_score_sees_a_centred_face_only(utkface_dir):
     """The close-up check: high for a face in the middle of the crop, low when it sits in a corner."""
