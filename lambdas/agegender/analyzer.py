@@ -25,11 +25,11 @@ class AnalyzerSettings:
     min_confidence: float = 0.6
     #: Long side (px) at which the short-range detector scans the whole image: at 880 it finds
     #: faces of about 30-200 px in a 1280x720 frame (0.69 scale keeps them at 21-138 px; the
-    #: model needs about 20). The scan dominates the cost (bench/end_to_end.py --scan-long-side
-    #: N: a 1280x720 frame with 3 faces took 73-76 ms at 880, 16-18 without the scan);
-    #: bench/detection_recall.py gives the recall for each size: 880 found as many faces as 960
-    #: with fewer false detections.
-    #: 0 turns it off, leaving only native-size passes (faces of roughly 100 px and up).
+    #: model needs about 20). The scan dominates the cost (bench/detector_cost.py times the
+    #: model call per scan size); bench/detection_recall.py --scan-long-side N gives the recall
+    #: for each size: 880 found more faces than 800 and 960, with fewer false detections.
+    #: 0 turns it off, leaving only the letterboxed pass (faces of about a sixth of the long
+    #: side and up: close-up photos).
     scan_long_side: int = 880
     #: Scan candidates at or above this are faces; lower ones (down to scan_min_score) are
     #: verified by a close-up look. On composite frames, true faces scored >= 0.75 close up

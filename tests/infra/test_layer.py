@@ -43,7 +43,8 @@ def test_function_package_holds_the_handler_library_and_models(function_package)
     assert (root / "agegender" / "pipeline.py").exists()
     assert (root / "models" / "agegender.tflite").exists()
     assert (root / "models" / "agegender.contract.json").exists()
-    assert len(list((root / "models" / "detector").glob("*.tflite"))) == 2
+    detectors = [path.name for path in (root / "models" / "detector").glob("*.tflite")]
+    assert detectors == ["face_detection_short_range.tflite"]  # the one the analyzer loads
     assert not (root / "models" / "agegender_float32.tflite").exists()
 
 
