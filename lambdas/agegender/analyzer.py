@@ -67,8 +67,7 @@ class ImageAnalyzer:
         # scan_long_side for small and medium faces, then the letterboxed image at the model's
         # native 128 px for faces that fill much of it. On 150-720 px faces in 1280x720 frames
         # this found more faces, with fewer false detections, than the full-range model in the
-        # second pass, at a quarter of its cost (bench/detection_recall.py --min-side 150
-        # --max-side 720, with and without --full-range).
+        # second pass (bench/detection_recall.py --min-side 150 --max-side 700, and README).
         self.detectors = (
             detectors
             if detectors is not None
