@@ -47,6 +47,13 @@ def textured_background(rng: np.random.Generator, width: int, height: int) -> Im
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
 
 
+def alternating_background(rng: np.random.Generator, index: int, width: int, height: int) -> Image.Image:
+    """Frame ``index``'s background: textured for odd indices, one random plain colour for even ones."""
+    if index % 2:
+        return textured_background(rng, width, height)
+    return Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(40, 220, 3)))
+
+
 def load_test_faces(data: Path, count: int) -> list[tuple[Image.Image, int]]:
     """``count`` test-split faces (image, gender label), in archive order."""
     faces = []
@@ -93,11 +100,7 @@ def run(
     gender_detect, gender_crop, detect_ms, gender_sizes = [], [], [], []
     for index in range(frames):
         width, height = 1280, 720
-        background = (
-            textured_background(rng, width, height)
-            if index % 2
-            else Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(40, 220, 3)))
-        )
+        background = alternating_background(rng, index, width, height)
         count = int(rng.integers(1, 5))
         frame_sides = [int(rng.integers(sides[0], sides[1] + 1)) for _ in range(count)]
         boxes = place(rng, frame_sides, width, height)

@@ -24,7 +24,7 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT), str(REPO_ROOT / "bench")]
 
-from detection_recall import load_test_faces, textured_background  # noqa: E402
+from detection_recall import alternating_background, load_test_faces  # noqa: E402
 
 from agegender.analyzer import AnalyzerSettings  # noqa: E402
 from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector  # noqa: E402
@@ -53,11 +53,7 @@ def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
         references += 1
         eyes = reference[0].keypoints[:2]  # ratios of the crop
         for side in SIDES:
-            frame = (
-                textured_background(rng, WIDTH, HEIGHT)
-                if index % 2
-                else Image.new("RGB", (WIDTH, HEIGHT), tuple(int(v) for v in rng.integers(40, 220, 3)))
-            )
+            frame = alternating_background(rng, index, WIDTH, HEIGHT)
             x, y = int(rng.integers(0, WIDTH - side)), int(rng.integers(0, HEIGHT - side))
             frame.paste(face.resize((side, side), Image.Resampling.BILINEAR), (x, y))
             truth = eyes * side + (x, y)
