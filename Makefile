@@ -19,9 +19,13 @@ $(DETECTORS) &: scripts/fetch_detectors.py | $(STAMP)
 
 install: $(STAMP) $(DETECTORS)
 
+## Style, the import floors (pyproject's import-linter contracts) and types, one import root at a time.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy -p agegender -p training -p infra -p layers -p local_pipeline -p bench
+	$(BIN)/mypy lambdas/handler.py scripts
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -52,16 +56,16 @@ evaluate: $(STAMP)
 ## The benchmarks: classifier ms per face, end-to-end ms per frame + cold start + peak memory, cost per
 ## million images, local throughput with 1 and 2 workers (tables printed, JSON in bench/results/).
 bench: install
-	$(BIN)/python bench/classifier_latency.py
-	$(BIN)/python bench/end_to_end.py
-	$(BIN)/python bench/cost.py
-	$(BIN)/python bench/load.py --uploads 200 --workers 1 2 --json bench/results/scaling.json
+	$(BIN)/python -m bench.classifier_latency
+	$(BIN)/python -m bench.end_to_end
+	$(BIN)/python -m bench.cost
+	$(BIN)/python -m bench.load --uploads 200 --workers 1 2 --json bench/results/scaling.json
 
 ## The long reliability run: 5,000 uploads through the local pipeline with two workers, paced at 8 per second
 ## (below their measured ~11/s: moto's SQS scans its whole backlog on every receive, so a 5,000-deep burst
 ## would measure moto, not the pipeline).
 soak: install
-	$(BIN)/python bench/load.py --uploads 5000 --workers 2 --rate 8
+	$(BIN)/python -m bench.load --uploads 5000 --workers 2 --rate 8
 
 ## Lambda packages without Docker: the layer (pinned wheels for the target platform) and the function folder.
 ARCH ?= arm64

@@ -1,6 +1,6 @@
 """The bad-input corpus: every kind of upload the pipeline must survive, made here (never downloaded).
 
-    python bench/corpus.py OUT_DIR      # writes the files, and expected.json (key -> expected error code)
+    python -m bench.corpus OUT_DIR      # writes the files, and expected.json (key -> expected error code)
 
 Each entry is an S3 key (some deliberately awkward: spaces, ``+``, ``%``, unicode, near the
 1,024-byte key limit), its bytes, and the result it must get: an error code, or None for a
@@ -26,6 +26,8 @@ OVERSIZED_BYTES = 15 * 1024 * 1024 + 1
 
 @dataclass(frozen=True)
 class CorpusEntry:
+    """One upload of the corpus and the result it must get."""
+
     key: str
     data: bytes
     expected_error: str | None  # None: analysed (with or without faces)
@@ -65,11 +67,13 @@ def exif_rotated_jpeg() -> bytes:
 
 
 def animated_gif() -> bytes:
+    """A three-frame animated GIF."""
     frames = [_scene(160, 120, seed=s).convert("P") for s in range(3)]
     return _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
 
 def multipage_tiff() -> bytes:
+    """A three-page TIFF."""
     pages = [_scene(160, 120, seed=s) for s in range(3)]
     return _encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
 
@@ -113,6 +117,7 @@ def corpus() -> list[CorpusEntry]:
 
 
 def main(argv: list[str]) -> int:
+    """Write the corpus files and expected.json into OUT_DIR."""
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Cost per million images on Lambda, from the measured duration, next to Rekognition DetectFaces.
 
-    python bench/cost.py [--end-to-end bench/results/end_to_end.json] [--frame 1280x720 --faces 3]
+    python -m bench.cost [--end-to-end bench/results/end_to_end.json] [--frame 1280x720 --faces 3]
 
 Duration per image = the measured end-to-end median for that frame (``bench/end_to_end.py``,
 one thread, this machine's CPU standing in for the 1 vCPU Lambda gives at 1,769 MB) plus the
@@ -18,16 +18,14 @@ import json
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT)]
-
-from infra.config import PipelineConfig  # noqa: E402
+from bench import REPO_ROOT
+from infra.config import PipelineConfig
 
 #: AWS list prices, US East (N. Virginia), USD; from aws.amazon.com/{lambda,s3,sns,sqs,rekognition}/pricing
 #: (first tiers), as read on 2026-11-23 from the stored copies of those pages available here.
 PRICES_DATE = "2026-11-23 (AWS us-east-1 list prices, first tier)"
+LAMBDA_GB_SECOND = {"arm64": 0.0000133334, "x86_64": 0.0000166667}
 PRICES = {
-    "lambda_gb_second": {"arm64": 0.0000133334, "x86_64": 0.0000166667},
     "lambda_request": 0.20 / 1e6,
     "s3_get": 0.0004 / 1000,
     "s3_put": 0.005 / 1000,
@@ -38,6 +36,7 @@ PRICES = {
 
 
 def measured_ms(path: Path, frame: str, faces: int) -> float:
+    """The median end-to-end milliseconds of one frame size and face count from a bench JSON."""
     rows = json.loads(path.read_text())["per_image"]
     (row,) = [r for r in rows if r["frame"] == frame and r["faces"] == faces]
     return float(row["median_ms"])
@@ -47,7 +46,7 @@ def cost_per_million(duration_ms: float, *, architecture: str, memory_mb: int, b
     """USD per million images, by item."""
     gb_seconds = memory_mb / 1024 * duration_ms / 1000
     per_image = {
-        "lambda duration": gb_seconds * PRICES["lambda_gb_second"][architecture],
+        "lambda duration": gb_seconds * LAMBDA_GB_SECOND[architecture],
         "lambda requests": PRICES["lambda_request"] / batch_size,
         "s3 get + put": PRICES["s3_get"] + PRICES["s3_put"],
         "sns publish": PRICES["sns_publish"],
@@ -57,6 +56,7 @@ def cost_per_million(duration_ms: float, *, architecture: str, memory_mb: int, b
 
 
 def main() -> int:
+    """Print and write the cost per million images for both architectures."""
     config = PipelineConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--end-to-end", type=Path, default=REPO_ROOT / "bench" / "results" / "end_to_end.json")

@@ -1,7 +1,7 @@
 """Detection recall and false detections on composite camera frames, and gender accuracy through
 detect+crop against the classifier alone (``--no-detect``) on the same faces.
 
-    python bench/detection_recall.py [--frames 200] [--min-side 30 --max-side 200] [--full-range]
+    python -m bench.detection_recall [--frames 200] [--min-side 30 --max-side 200] [--full-range]
                                      [--json bench/results/detection_recall.json]
 
 Frames are 1280x720, plain or textured backgrounds, with 1-4 UTKFace test-split faces
@@ -24,13 +24,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]
-
-from agegender.analyzer import AnalyzerSettings, ImageAnalyzer  # noqa: E402
-from agegender.detector import FULL_RANGE, FaceDetector  # noqa: E402
-from training.dataset import iter_files, parse_name, split_of  # noqa: E402
-from training.train import DEFAULT_DATA  # noqa: E402
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+from agegender.detector import FULL_RANGE, FaceDetector
+from bench import REPO_ROOT
+from training.dataset import iter_files, parse_name, split_of
+from training.options import DEFAULT_DATA
 
 SIZE_BUCKETS = ((30, 60), (60, 100), (100, 200), (200, 400), (400, 700))
 
@@ -88,6 +86,7 @@ def run(
     sides: tuple[int, int] = (30, 200),
     full_range: bool = False,
 ) -> dict[str, object]:
+    """Paste test faces into frames, detect, and score recall, false detections and gender."""
     rng = np.random.default_rng(seed)
     settings = AnalyzerSettings(scan_long_side=scan_long_side)
     analyzer = ImageAnalyzer(settings=settings)
@@ -170,6 +169,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the recall bench; print a table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)

@@ -1,6 +1,6 @@
 """What the small-face scan costs: the short-range detector's multiply-adds and model time per input shape.
 
-    python bench/detector_cost.py [--repeats 50] [--json bench/results/detector_cost.json]
+    python -m bench.detector_cost [--repeats 50] [--json bench/results/detector_cost.json]
 
 Multiply-adds are counted from the model's convolutions (at its native 128x128 input, and
 scaled by the pixel count for larger inputs, since every layer is convolutional); model time
@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "lambdas"))
-
-from agegender.detector import SHORT_RANGE  # noqa: E402
-from agegender.runtime import TFLiteModel, import_interpreter  # noqa: E402
+from agegender.detector import SHORT_RANGE
+from agegender.runtime import TFLiteModel, import_interpreter
+from bench import REPO_ROOT
 
 SCAN_LONG_SIDES = (640, 800, 880, 960)
 
@@ -47,6 +45,7 @@ def multiply_adds(model_path: Path) -> int:
 
 
 def model_ms(shape: tuple[int, int], repeats: int) -> float:
+    """Median milliseconds of one detector model call at ``shape``."""
     model = TFLiteModel(SHORT_RANGE.path, num_threads=1, signature=None)
     name = model.input_names[0]
     tensor = np.random.default_rng(0).uniform(-1, 1, (1, *shape, 3)).astype(np.float32)
@@ -60,6 +59,7 @@ def model_ms(shape: tuple[int, int], repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Count the detector's multiply-adds and time its model call per input size."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detector_cost.json")

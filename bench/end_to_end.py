@@ -1,6 +1,6 @@
 """End-to-end speed of one image (decode, detect, crop, classify, serialise), cold start and peak memory.
 
-    python bench/end_to_end.py [--repeats 20] [--scan-long-side N] [--json bench/results/end_to_end.json]
+    python -m bench.end_to_end [--repeats 20] [--scan-long-side N] [--json bench/results/end_to_end.json]
 
 One TFLite thread, one process. Frames are JPEGs (quality 90) of 1280x720 and 1920x1080
 with 0, 1, 3 and 10 UTKFace test-split faces of 60-160 px on a plain background (the
@@ -26,18 +26,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT), str(REPO_ROOT / "bench")]
-
-from agegender.analyzer import AnalyzerSettings, ImageAnalyzer  # noqa: E402
-from agegender.results import result_document  # noqa: E402
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+from agegender.results import result_document
+from bench import REPO_ROOT
 
 FRAME_SIZES = ((1280, 720), (1920, 1080))
 FACE_COUNTS = (0, 1, 3, 10)
 
 COLD_START = """
 import json, resource, sys, time
-sys.path.insert(0, {lambdas!r})
 from agegender.analyzer import ImageAnalyzer
 from agegender.results import result_document
 analyzer = ImageAnalyzer()
@@ -52,6 +49,7 @@ print(json.dumps({{"faces": len(analysis.faces), "max_rss_mb": peak_mb}}))
 
 
 def frame(width: int, height: int, faces: list[Image.Image], seed: int) -> bytes:
+    """A JPEG camera-like frame with the given faces pasted at random places."""
     rng = np.random.default_rng(seed)
     canvas = Image.new("RGB", (width, height), (118, 124, 120))
     columns = 5
@@ -66,10 +64,10 @@ def frame(width: int, height: int, faces: list[Image.Image], seed: int) -> bytes
 
 
 def test_faces(count: int) -> list[Image.Image]:
+    """Faces for the frames: UTKFace test faces when present, else synthetic ones."""
     try:
-        from detection_recall import load_test_faces
-
-        from training.train import DEFAULT_DATA
+        from bench.detection_recall import load_test_faces
+        from training.options import DEFAULT_DATA
 
         return [face for face, _ in load_test_faces(DEFAULT_DATA, count)]
     except (FileNotFoundError, ImportError):
@@ -77,6 +75,7 @@ def test_faces(count: int) -> list[Image.Image]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time decode + detect + classify per frame, cold start and peak memory; write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--cold-starts", type=int, default=10)
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "frame.jpg"
         image.write_bytes(frame(1920, 1080, faces[:10], seed=10))
-        code = COLD_START.format(lambdas=str(REPO_ROOT / "lambdas"), image=str(image))
+        code = COLD_START.format(image=str(image))
         for _ in range(args.cold_starts):
             started = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

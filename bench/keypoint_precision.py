@@ -1,6 +1,6 @@
 """Eye keypoint precision of each detection pass, by face size: what ``best_face_px`` is set from.
 
-    python bench/keypoint_precision.py [--faces 120] [--json bench/results/keypoint_precision.json]
+    python -m bench.keypoint_precision [--faces 120] [--json bench/results/keypoint_precision.json]
 
 UTKFace test-split faces are pasted at several sizes into 1280x720 frames (plain and
 textured backgrounds, alternately). The reference eyes are the short-range model's on the
@@ -21,20 +21,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT), str(REPO_ROOT / "bench")]
-
-from detection_recall import alternating_background, load_test_faces  # noqa: E402
-
-from agegender.analyzer import AnalyzerSettings  # noqa: E402
-from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector  # noqa: E402
-from training.train import DEFAULT_DATA  # noqa: E402
+from agegender.analyzer import AnalyzerSettings
+from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector
+from bench import REPO_ROOT
+from bench.detection_recall import alternating_background, load_test_faces
+from training.options import DEFAULT_DATA
 
 SIDES = (40, 80, 150, 250, 350, 500)
 WIDTH, HEIGHT = 1280, 720
 
 
 def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
+    """Eye-point error against the known eye positions, per detector pass and face size."""
     rng = np.random.default_rng(seed)
     short, full = FaceDetector(SHORT_RANGE, min_score=0.5), FaceDetector(FULL_RANGE, min_score=0.5)
     scan_side = AnalyzerSettings.scan_long_side
@@ -85,6 +83,7 @@ def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the keypoint bench; print a table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=120)
     parser.add_argument("--seed", type=int, default=5)

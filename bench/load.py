@@ -1,6 +1,6 @@
 """Load on the local pipeline: N uploads, W worker processes, every result accounted for.
 
-    python bench/load.py --uploads 5000 --workers 2 [--rate 0] [--json bench/results/load.json]
+    python -m bench.load --uploads 5000 --workers 2 [--rate 0] [--json bench/results/load.json]
 
 Uploads camera frames (the demo's 1280x720 frame with three faces, and the 512x512 close-up)
 as fast as possible (``--rate 0``, a burst) or at a fixed rate, and times each upload to its
@@ -30,17 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
-
-from infra.config import PipelineConfig  # noqa: E402
-from infra.local.aws import client, queue_depth, result_keys  # noqa: E402
-from infra.local.pipeline import LocalPipeline  # noqa: E402
-from infra.local.samples import demo_samples  # noqa: E402
+from bench import REPO_ROOT
+from infra.config import PipelineConfig
+from local_pipeline.aws import client, queue_depth, result_keys
+from local_pipeline.embedded import LocalPipeline
+from local_pipeline.samples import demo_samples
 
 
 @dataclasses.dataclass
 class LoadReport:
+    """Throughput, latency and losses of one load run."""
+
     uploads: int
     workers: int
     rate: float
@@ -151,6 +151,7 @@ def run_load(
 
 
 def main() -> int:
+    """Upload N objects to the local pipeline and report latency, duplicates and losses."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uploads", type=int, default=5000)
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="one run per worker count")

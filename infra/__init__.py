@@ -1,0 +1,1 @@
+"""Infrastructure floor: the CDK app, its stack and constructs, and the deployment settings."""

@@ -1,26 +1,19 @@
 """CDK composition root (``cdk.json`` runs this): build the Lambda packages, then the stack, under cdk-nag.
 
-npx cdk synth            # or: make synth
+npx cdk synth            # or: make synth (cdk.json runs `python -m infra.app`)
 npx cdk deploy -c agegender='{"architecture": "x86_64", "alarm_email": "ops@example.com"}'
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, Python puts infra/ first on the path, where infra/constructs would shadow the
-# `constructs` library; import from the repository root instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "infra"]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
 
-from aws_cdk import App, Environment, Validations  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from infra.config import CONTEXT_KEY, PipelineConfig  # noqa: E402
-from infra.stacks.pipeline_stack import PipelineStack  # noqa: E402
-from layers.build import build_layer, check_size, stage_function  # noqa: E402
+from infra.config import CONTEXT_KEY, PipelineConfig
+from infra.stacks.pipeline_stack import PipelineStack
+from layers.build import build_layer, check_size, stage_function
 
 STACK_NAME = "AgeGenderPipeline"
 

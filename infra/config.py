@@ -1,9 +1,9 @@
 """The pipeline's deployment settings: defaults in one place, overridable from ``cdk.json`` context.
 
 One frozen object feeds both the CDK stack (``infra/stacks``) and the local pipeline
-(``infra/local``), so the queue settings, filters and function environment the tests exercise
+(``local_pipeline``), so the queue settings, filters and function environment the tests exercise
 locally are the ones that get deployed. Plain Python: no CDK import, so the local pipeline
-and the Lambda-free tests can use it.
+and the Lambda-free tests can use it; values the function also knows come from ``agegender``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from agegender import METRICS_NAMESPACE
+from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
 
 #: cdk.json / ``-c`` context key holding the overrides.
 CONTEXT_KEY = "agegender"
@@ -59,7 +62,7 @@ class PipelineConfig:
     """Only uploads whose key starts with this are analysed (e.g. ``cameras/``)."""
     key_suffix: str = ""
     """Only uploads whose key ends with this are analysed (e.g. ``.jpg``)."""
-    results_prefix: str = "results/"
+    results_prefix: str = DEFAULT_RESULTS_PREFIX
     delete_source: bool = False
     """Delete each upload once its result is written (keep nothing but demographics)."""
     results_topic: bool = False
@@ -110,8 +113,8 @@ class PipelineConfig:
             found.append("batch_size above 10 needs batching_window_s of at least 1 (an SQS rule)")
         if self.visibility_timeout_s > 43200:
             found.append(f"visibility timeout {self.visibility_timeout_s} s exceeds SQS's 12 hours")
-        if self.results_prefix and not self.results_prefix.endswith("/"):
-            found.append(f"results_prefix={self.results_prefix!r} must end with '/'")
+        if problem := prefix_problem(self.results_prefix):
+            found.append(f"results_prefix: {problem}")
         if not self.name.replace("-", "").isalnum() or not self.name.islower():
             found.append(f"name={self.name!r} must be lower-case letters, digits and dashes")
         reserved = set(self.function_environment) & {"RESULTS_BUCKET", "RESULTS_PREFIX", "RESULTS_TOPIC_ARN"}
@@ -156,6 +159,8 @@ class PipelineConfig:
             "RESULTS_PREFIX": self.results_prefix,
             "DELETE_SOURCE": "true" if self.delete_source else "false",
             "NUM_THREADS": "1",
+            "POWERTOOLS_SERVICE_NAME": self.name,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             **self.function_environment,
         }
         if results_topic_arn:

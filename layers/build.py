@@ -23,8 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUILD_DIR = REPO_ROOT / "build"
+from layers import BUILD_DIR, REPO_ROOT
+
 CONSTRAINTS = Path(__file__).resolve().parent / "constraints.txt"
 #: Lambda's limit on the unzipped function plus all its layers ("250 MB" = 250 MiB).
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -37,8 +37,6 @@ MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: compiler hooks, tools and WebGPU accelerator, executables, and every package's tests.
 PRUNE_PATHS = ("bin", "ai_edge_litert/aot", "ai_edge_litert/tools", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
 PRUNE_DIR_NAMES = ("__pycache__", "tests")
-#: The command line is for laptops (and imports infra.local); the function never runs it.
-FUNCTION_EXCLUDES = ("cli.py",)
 #: The function package: the handler, the core library and the models it loads (the full-range
 #: detector is fetched for bench/ comparisons only; the analyzer runs the short-range one).
 FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/face_detection_short_range.tflite")
@@ -113,8 +111,6 @@ def stage_function(out_dir: Path | None = None) -> BuildReport:
     lambdas = REPO_ROOT / "lambdas"
     shutil.copyfile(lambdas / "handler.py", out_dir / "handler.py")
     for source in sorted((lambdas / "agegender").rglob("*.py")):
-        if source.name in FUNCTION_EXCLUDES:
-            continue
         target = out_dir / source.relative_to(lambdas)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
@@ -150,6 +146,7 @@ def check_size(layer: BuildReport, function: BuildReport) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the layer and the function folder and print their sizes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--architecture", choices=sorted(MACHINES), default="arm64")
     parser.add_argument("--python-version", default="3.14")

@@ -11,20 +11,17 @@ The models are Apache-2.0 licensed, like MediaPipe.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
-
-from agegender.assets import DETECTOR_DIR  # noqa: E402
-from agegender.detector import DETECTORS  # noqa: E402
-from infra.wheel_assets import ChecksumError, WheelMember, fetch  # noqa: E402
+from agegender.assets import DETECTOR_DIR
+from agegender.detector import DETECTORS
+from layers.wheel_assets import ChecksumError, WheelMember, fetch
 
 WHEEL = "mediapipe==0.10.14"
 MEMBER_DIR = "mediapipe/modules/face_detection/"
 
 
 def main() -> int:
+    """Extract and verify the detector files."""
     members = [WheelMember(MEMBER_DIR + spec.filename, spec.path, spec.sha256) for spec in DETECTORS.values()]
     try:
         written = fetch(WHEEL, members)

@@ -62,6 +62,21 @@ def write_utkface_archive(path: Path, files: dict[str, bytes]) -> Path:
     return path
 
 
+#: Fixtures that download wheels from the package index (their tests are marked ``network``).
+NETWORK_FIXTURES = {"lambda_layer"}
+TIERS = ("unit", "functional", "infra", "training")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (its folder) and ``network`` where it needs the package index."""
+    for item in items:
+        folder = Path(str(item.path)).parent.name
+        if folder in TIERS:
+            item.add_marker(getattr(pytest.mark, folder))
+        if NETWORK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.network)
+
+
 @pytest.fixture(scope="session")
 def utkface_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A channel folder holding a UTKFace-like ``.tar.gz`` of 160 synthetic faces."""
@@ -87,7 +102,8 @@ def utkface_dir() -> Path:
 @pytest.fixture(scope="session")
 def lambda_layer():
     """The Lambda layer, built for real (pip --platform --target, pruned) for this machine's Python and CPU,
-    so that a test can load the handler from it; the stack tests use it as the layer asset too."""
+    so that a test can load the handler from it; the stack tests use it as the layer asset too.
+    """
     import platform
     import sys
 

@@ -171,11 +171,12 @@ def load_faces(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoded = list(pool.map(lambda item: _decode(item, size), items, chunksize=64))
     keep = [i for i, arr in enumerate(decoded) if arr is not None]
+    images = [arr for arr in decoded if arr is not None]
     if not keep:
         raise ValueError(f"no usable UTKFace images in {source}")
     kept = [face_labels[i] for i in keep]
     dataset = FaceDataset(
-        images=np.stack([decoded[i] for i in keep]),
+        images=np.stack(images),
         ages=np.array([f.age for f in kept], dtype=np.int32),
         genders=np.array([f.gender for f in kept], dtype=np.int32),
         races=np.array([f.race for f in kept], dtype=np.int32),

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def compute_metrics(
     p_female: np.ndarray,
     pred_ages: np.ndarray,
     pred_age_std: np.ndarray | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """All evaluation figures from labels and predictions (plain numpy, no model).
 
     Ages above ``MAX_AGE`` count as ``MAX_AGE`` (the model cannot say more). Gender
@@ -70,8 +71,8 @@ def compute_metrics(
     race_acc = [v["gender_accuracy"] for v in by_race.values() if v["count"]]
     groups = labels.DEFAULT_AGE_GROUPS
     group_index = groups.index_of(truth_age)
-    metrics: dict[str, object] = {
-        "faces": len(truth_age),
+    metrics: dict[str, Any] = {
+        "faces": int(np.size(truth_age)),
         "gender_accuracy": float(correct.mean()),
         "gender": _gender_report(true_genders, pred_gender),
         "age_mae": float(abs_err.mean()),
@@ -102,7 +103,7 @@ def _read_history(path: Path) -> dict[str, list[float]]:
 
 def write_plots(
     output_dir: Path,
-    metrics: dict[str, object],
+    metrics: dict[str, Any],
     dataset: FaceDataset,
     pred_ages: np.ndarray,
     p_female: np.ndarray,
@@ -173,7 +174,7 @@ def write_plots(
     save(fig, "per_group.png")
 
     count = min(24, len(dataset))
-    picks = np.random.default_rng(0).choice(len(dataset), size=count, replace=False) if count else []
+    picks = np.random.default_rng(0).choice(len(dataset), size=count, replace=False)
     cols = 8
     rows = max(1, int(np.ceil(count / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9), squeeze=False)
@@ -216,7 +217,7 @@ def evaluate_tflite(
     dataset_summary: dict[str, object] | None = None,
     reference: Path | None = None,
     num_threads: int = 2,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Classify ``dataset`` with the TFLite model via ``AgeGenderClassifier``; write metrics and plots.
 
     With ``reference`` (another variant of the model, e.g. the float32 one beside an int8 one)
@@ -244,7 +245,7 @@ def evaluate_tflite(
     if reference is not None:
         from dataclasses import asdict
 
-        from training.export import parity
+        from training.parity import parity
 
         expected = AgeGenderClassifier(reference, num_threads=num_threads, max_batch=64).predict_inputs(dataset.images)
         report = parity(classifier.contract.quantization, expected, prediction, dataset.ages)
@@ -264,7 +265,8 @@ def evaluate_tflite(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.train import DEFAULT_DATA
+    """Evaluate a TFLite model on one split; write metrics.json and plots."""
+    from training.options import DEFAULT_DATA
 
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="a .tflite file with its .contract.json beside it")

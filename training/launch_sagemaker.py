@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from training.train import str_to_bool
+from training.options import REPO_ROOT, str_to_bool
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 #: SageMaker's TensorFlow training containers (Keras 3 ships with TF >= 2.16).
 FRAMEWORK_VERSION = "2.16"
 PY_VERSION = "py310"
@@ -63,6 +61,7 @@ def estimator_config(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the estimator configuration, or start the job with ``--submit true``."""
     parser = argparse.ArgumentParser(prog="python -m training.launch_sagemaker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--role", required=True, help="SageMaker execution role ARN")
     parser.add_argument("--data", required=True, help="s3:// URI of the folder holding UTKFace.tar.gz")

@@ -20,9 +20,7 @@ import keras
 from keras import KerasTensor, layers, ops
 
 from agegender import labels
-
-GENDER = "gender"
-AGE_PROBS = "age_probs"
+from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT, INPUT_NAME
 
 
 def _conv_bn(x: KerasTensor, filters: int, kernel: int, strides: int = 1) -> KerasTensor:
@@ -97,17 +95,17 @@ def build_model(arch: str, input_size: int, *, width: float = 1.0, dropout: floa
     """The inference network: raw RGB pixels in, ``gender`` and ``age_probs`` out."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
-    image = keras.Input((input_size, input_size, 3), name="image")
+    image = keras.Input((input_size, input_size, 3), name=INPUT_NAME)
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(image)
     features = layers.Dropout(dropout)(ARCHITECTURES[arch](x, width))
-    gender = layers.Dense(1, activation="sigmoid", name=GENDER)(features)
-    age_probs = layers.Dense(labels.MAX_AGE + 1, activation="softmax", name=AGE_PROBS)(features)
-    return keras.Model(image, {GENDER: gender, AGE_PROBS: age_probs}, name=f"agegender_{arch}")
+    gender = layers.Dense(1, activation="sigmoid", name=GENDER_OUTPUT)(features)
+    age_probs = layers.Dense(labels.MAX_AGE + 1, activation="softmax", name=AGE_OUTPUT)(features)
+    return keras.Model(image, {GENDER_OUTPUT: gender, AGE_OUTPUT: age_probs}, name=f"agegender_{arch}")
 
 
 def with_augmentation(model: keras.Model, augmenter: keras.Model) -> keras.Model:
     """The training wrapper: augmentation (active only when training) in front of ``model``."""
-    image = keras.Input(model.input_shape[1:], name="image")
+    image = keras.Input(model.input_shape[1:], name=INPUT_NAME)
     return keras.Model(image, model(augmenter(image)), name=f"{model.name}_train")
 
 
@@ -154,6 +152,6 @@ def compile_model(
     """Optimizer, losses and metrics for the two heads (``learning_rate`` may be a schedule)."""
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay),
-        loss={GENDER: keras.losses.BinaryCrossentropy(), AGE_PROBS: AgeDistributionLoss(sigma, l1_weight)},
-        metrics={GENDER: [keras.metrics.BinaryAccuracy(name="acc")], AGE_PROBS: [age_mae]},
+        loss={GENDER_OUTPUT: keras.losses.BinaryCrossentropy(), AGE_OUTPUT: AgeDistributionLoss(sigma, l1_weight)},
+        metrics={GENDER_OUTPUT: [keras.metrics.BinaryAccuracy(name="acc")], AGE_OUTPUT: [age_mae]},
     )

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from agegender import labels
 from agegender.contract import load_contract
+from training.options import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PLOTS = (
     "label_distributions",
     "training_curves",
@@ -203,7 +203,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         bench = json.loads(latency_json.read_text())
         out += [
             "## Latency (one CPU thread, decode and detection excluded)",
-            f"`python bench/classifier_latency.py` on {bench['machine']['cpu']}, Python {bench['machine']['python']}:",
+            f"`python -m bench.classifier_latency` on {bench['machine']['cpu']}, Python {bench['machine']['python']}:",
             "",
             _table(
                 ["runtime", "model", "batch", "ms per face (median)", "p95"],
@@ -227,6 +227,7 @@ def render(models: Path, latency_json: Path | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Render models/MODEL_CARD.md from the shipped model's files."""
     parser = argparse.ArgumentParser(prog="python -m training.model_card", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=Path, default=REPO_ROOT / "models")
     parser.add_argument("--latency", type=Path, default=REPO_ROOT / "bench" / "results" / "classifier_latency.json")

@@ -8,11 +8,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.cdk_constructs.inference import Inference
+from infra.cdk_constructs.messaging import Messaging
+from infra.cdk_constructs.monitoring import Monitoring
+from infra.cdk_constructs.storage import Storage
 from infra.config import PipelineConfig
-from infra.constructs.inference import Inference
-from infra.constructs.messaging import Messaging
-from infra.constructs.monitoring import Monitoring
-from infra.constructs.storage import Storage
 from infra.nag import acknowledge
 
 

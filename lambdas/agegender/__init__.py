@@ -5,3 +5,7 @@ the Lambda package never imports TensorFlow.
 """
 
 __version__ = "0.1.0"
+
+#: Default Powertools service name and CloudWatch metrics namespace (``POWERTOOLS_*`` override them).
+SERVICE_NAME = "agegender"
+METRICS_NAMESPACE = "AgeGender"

@@ -14,7 +14,7 @@ from agegender.classifier import AgeGenderClassifier
 from agegender.detector import SHORT_RANGE, Detection, FaceDetector, merge_detections, overlaps
 from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
-from agegender.preprocessing import prepare_face
+from agegender.preprocessing import prepare_faces
 from agegender.results import face_detail
 
 
@@ -147,11 +147,7 @@ class ImageAnalyzer:
         detections = self.detect(image)
         aligned = [align_face(image, d) for d in detections]
         usable = [i for i, a in enumerate(aligned) if a.eye_distance_px >= self.settings.min_eye_distance]
-        inputs = (
-            np.stack([prepare_face(aligned[i].crop, self.classifier.input_size) for i in usable])
-            if usable
-            else np.zeros((0, self.classifier.input_size, self.classifier.input_size, 3), dtype=np.uint8)
-        )
+        inputs = prepare_faces([aligned[i].crop for i in usable], self.classifier.input_size)
         attributes = dict(zip(usable, self.classifier.predict_inputs(inputs).faces(), strict=True))
         faces = [
             face_detail(

@@ -63,6 +63,19 @@ def average_mirror_outputs(outputs: np.ndarray) -> np.ndarray:
     return (outputs[:half] + outputs[half:]) / 2
 
 
+def decode_outputs(gender: np.ndarray, age_probs: np.ndarray, *, flip_average: bool) -> BatchPrediction:
+    """The model's raw outputs for a batch -> predictions: the one decoding the runtime and export parity share.
+
+    With ``flip_average`` the batch is ``with_mirror_images(inputs)``, and the two views' gender
+    probabilities and age distributions are averaged per face.
+    """
+    gender = gender.reshape(-1)
+    if flip_average:
+        gender, age_probs = average_mirror_outputs(gender), average_mirror_outputs(age_probs)
+    mean, std = labels.age_statistics(age_probs)
+    return BatchPrediction(gender.astype(np.float64), mean, std)
+
+
 class AgeGenderClassifier:
     """Loads a model and its contract once; classifies batches of face crops."""
 
@@ -98,23 +111,18 @@ class AgeGenderClassifier:
         (one call) and the two views' gender probabilities and age distributions are averaged.
         """
         c = self.contract
-        p_female, ages, stds = [], [], []
+        chunks = []
         for start in range(0, len(inputs), self.max_batch):
             chunk = inputs[start : start + self.max_batch]
             if c.flip_average:
                 chunk = with_mirror_images(chunk)
             out = self.model(**{c.input_name: chunk.astype(np.float32)})
-            gender, age_probs = out[c.gender_output].reshape(-1), out[c.age_output]
-            if c.flip_average:
-                gender, age_probs = average_mirror_outputs(gender), average_mirror_outputs(age_probs)
-            mean, std = labels.age_statistics(age_probs)
-            p_female.append(gender)
-            ages.append(mean)
-            stds.append(std)
-        if not p_female:
+            chunks.append(decode_outputs(out[c.gender_output], out[c.age_output], flip_average=c.flip_average))
+        if not chunks:
             empty = np.zeros(0, dtype=np.float64)
             return BatchPrediction(empty, empty, empty)
-        return BatchPrediction(np.concatenate(p_female).astype(np.float64), np.concatenate(ages), np.concatenate(stds))
+        fields = ("p_female", "age", "age_std")
+        return BatchPrediction(*(np.concatenate([getattr(chunk, name) for chunk in chunks]) for name in fields))
 
     def predict_faces(self, faces: list[Image.Image]) -> list[FaceAttributes]:
         """Classify face crops framed like the training crops."""

@@ -6,7 +6,7 @@
 
 ``predict`` prints the pipeline's schema with ``"Source": {"Path": ...}``; a bad image gets an
 error result, and the exit status is non-zero only for usage errors. The local commands live in
-``infra.local`` (they need the dev extra's moto server); they are imported only when used.
+``local_pipeline`` (they need the dev extra's moto server); they are imported only when used.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from agegender.exceptions import AgeGenderError, InvalidPathError
 
@@ -42,8 +43,9 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from agegender.classifier import DEFAULT_MODEL_PATH
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+    """The parser with the runtime's commands, and its subcommand set (upper floors add theirs)."""
+    from agegender.assets import DEFAULT_MODEL_PATH
 
     parser = argparse.ArgumentParser(prog="agegender", description="Age and gender inference.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,15 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="classifier .tflite (with contract)")
     predict.add_argument("--threads", type=int, default=1, help="TFLite threads")
     predict.set_defaults(run=_predict)
-
-    from infra.local.commands import add_local_commands
-
-    add_local_commands(commands)
-    return parser
+    return parser, commands
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Parse and run one runtime command."""
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)
     return args.run(args)
 
 

@@ -15,6 +15,10 @@ from agegender import labels, preprocessing
 from agegender.exceptions import ModelContractError
 
 CONTRACT_SUFFIX = ".contract.json"
+#: Tensor names of the serving signature: one input, two outputs (training builds the model with them).
+INPUT_NAME = "image"
+GENDER_OUTPUT = "gender"
+AGE_OUTPUT = "age_probs"
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class ModelContract:
     label_version: str = labels.LABEL_VERSION
     max_age: int = labels.MAX_AGE
     signature: str = "serving_default"
-    input_name: str = "image"
-    gender_output: str = "gender"
-    age_output: str = "age_probs"
+    input_name: str = INPUT_NAME
+    gender_output: str = GENDER_OUTPUT
+    age_output: str = AGE_OUTPUT
     #: Each face's outputs are the mean of the model's outputs for the face and its mirror
     #: image (test-time flip; UTKFace faces are symmetric enough that both views are valid).
     flip_average: bool = False

@@ -167,6 +167,11 @@ def overlaps(a: Detection, b: Detection, iou_threshold: float = 0.3) -> bool:
     return bool(_iou(np.array(a.box), np.array([b.box]))[0] > iou_threshold)
 
 
+def _box(values: np.ndarray) -> tuple[float, float, float, float]:
+    left, top, right, bottom = (float(v) for v in values)
+    return left, top, right, bottom
+
+
 def merge_detections(detections: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
     """Merge detections of the same faces from several passes (weighted NMS over all of them)."""
     if len(detections) < 2:
@@ -175,7 +180,7 @@ def merge_detections(detections: list[Detection], iou_threshold: float = 0.3) ->
     scores = np.array([d.score for d in detections])
     keypoints = np.stack([d.keypoints for d in detections])
     return [
-        Detection(tuple(float(v) for v in box), score, points)
+        Detection(_box(box), score, points)
         for box, score, points in weighted_nms(boxes, scores, keypoints, iou_threshold)
     ]
 
@@ -221,11 +226,12 @@ class FaceDetector:
         self._anchor_cache = {native: ssd_anchor_centers(spec)}
         model = self._models[native]
         shapes = {name: tuple(d["shape"]) for name, d in model.output_details.items()}
-        self._boxes_name = next((n for n, s in shapes.items() if s[-1] == 16), None)
-        self._scores_name = next((n for n, s in shapes.items() if s[-1] == 1), None)
+        boxes_name = next((n for n, s in shapes.items() if s[-1] == 16), None)
+        scores_name = next((n for n, s in shapes.items() if s[-1] == 1), None)
         anchors = len(self._anchor_cache[native])
-        if self._boxes_name is None or self._scores_name is None or shapes[self._boxes_name][1] != anchors:
+        if boxes_name is None or scores_name is None or shapes[boxes_name][1] != anchors:
             raise ModelContractError(f"{self._path}: outputs {shapes} do not match {spec.name} ({anchors} anchors)")
+        self._boxes_name, self._scores_name = boxes_name, scores_name
 
     def _load(self) -> TFLiteModel:
         return TFLiteModel(self._path, num_threads=self._num_threads, signature=None)
@@ -233,7 +239,8 @@ class FaceDetector:
     def _model_for(self, height: int, width: int) -> TFLiteModel:
         """One interpreter per input shape: resizing an interpreter re-plans it (XNNPACK), which
         alternating scans and close-ups would pay on every image. The native shape
-        stays; at most ``MAX_SCAN_SHAPES`` others are kept, the least recently used dropped."""
+        stays; at most ``MAX_SCAN_SHAPES`` others are kept, the least recently used dropped.
+        """
         key = (height, width)
         model = self._models.pop(key, None) or self._load()
         self._models[key] = model  # most recently used last
@@ -262,9 +269,7 @@ class FaceDetector:
         threshold = self.min_score if min_score is None else min_score
         boxes, scores, keypoints = self._candidates(image, long_side, threshold)
         faces = weighted_nms(boxes, scores, keypoints, self.iou_threshold) if len(scores) else []
-        return [
-            Detection(tuple(float(v) for v in np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces
-        ]
+        return [Detection(_box(np.clip(box, 0.0, 1.0)), score, points) for box, score, points in faces]
 
     def centre_score(self, image: Image.Image, tolerance: float) -> float:
         """The highest score of any anchor whose box centre lies within ``tolerance`` (a ratio of
@@ -282,7 +287,8 @@ class FaceDetector:
         self, image: Image.Image, long_side: int | None, min_score: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every anchor scoring at least ``min_score``, decoded: boxes ``(N, 4)``, scores ``(N,)`` and
-        keypoints ``(N, 6, 2)``, as ratios of the image (before suppression and clipping)."""
+        keypoints ``(N, 6, 2)``, as ratios of the image (before suppression and clipping).
+        """
         if long_side is None:
             tensor, padding, span = letterbox(image, self.spec.input_size)
         else:

@@ -111,9 +111,10 @@ class AgeGroupTable:
     @classmethod
     def with_gaps(cls, nominal: list[tuple[str, int, int | None]]) -> AgeGroupTable:
         """Build a contiguous table from intervals with gaps, splitting each gap at its middle."""
-        groups = []
+        groups: list[AgeGroup] = []
         for i, (name, _nominal_low, high) in enumerate(nominal):
-            start = 0 if i == 0 else groups[-1].high + 1
+            previous_high = groups[-1].high if groups else None
+            start = 0 if previous_high is None else previous_high + 1
             if i + 1 < len(nominal):
                 assert high is not None
                 next_low = nominal[i + 1][1]

@@ -6,27 +6,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agegender import METRICS_NAMESPACE, SERVICE_NAME
 from agegender.analyzer import AnalyzerSettings
-from agegender.classifier import DEFAULT_MODEL_PATH
-from agegender.decoding import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from agegender.assets import DEFAULT_MODEL_PATH
 from agegender.exceptions import InvalidConfigurationError
-from agegender.faces import DEFAULT_MIN_EYE_DISTANCE
-from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
+from agegender.labels import AgeGroupTable
+from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
 
-#: Variable -> (meaning, default); RESULTS_BUCKET has no default.
+_ANALYZER = AnalyzerSettings()
+#: Variable -> (meaning, default); RESULTS_BUCKET has no default. Analyzer defaults are AnalyzerSettings'.
 VARIABLES = {
     "RESULTS_BUCKET": ("bucket the result JSON files are written to", None),
-    "RESULTS_PREFIX": ("key prefix of the results", "results/"),
+    "RESULTS_PREFIX": ("key prefix of the results: empty or ending with '/'", DEFAULT_RESULTS_PREFIX),
     "RESULTS_TOPIC_ARN": ("SNS topic for result summaries (smart displays); empty: none", ""),
     "DELETE_SOURCE": ("delete each upload once its result is written: true | false", "false"),
     "MODEL_PATH": ("classifier .tflite (contract beside it)", str(DEFAULT_MODEL_PATH)),
     "NUM_THREADS": ("TFLite threads", "1"),
-    "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(DEFAULT_MAX_BYTES)),
-    "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(DEFAULT_MAX_PIXELS)),
-    "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", "60"),
-    "DETECTION_SCAN_LONG_SIDE": ("long side (px) of the small-face scan; 0 turns it off", "880"),
-    "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(DEFAULT_MIN_EYE_DISTANCE)),
-    "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", DEFAULT_AGE_GROUPS.spec()),
+    "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(_ANALYZER.max_bytes)),
+    "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(_ANALYZER.max_pixels)),
+    "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", f"{_ANALYZER.min_confidence * 100:g}"),
+    "DETECTION_SCAN_LONG_SIDE": (
+        "long side (px) of the small-face scan; 0 turns it off",
+        str(_ANALYZER.scan_long_side),
+    ),
+    "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(_ANALYZER.min_eye_distance)),
+    "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", _ANALYZER.age_groups.spec()),
+    "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", SERVICE_NAME),
+    "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", METRICS_NAMESPACE),
 }
 
 
@@ -41,6 +47,8 @@ class Settings:
     model_path: Path
     num_threads: int
     analyzer: AnalyzerSettings
+    service_name: str = SERVICE_NAME
+    metrics_namespace: str = METRICS_NAMESPACE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -65,8 +73,8 @@ class Settings:
         if not bucket:
             problems.append(f"RESULTS_BUCKET is required ({VARIABLES['RESULTS_BUCKET'][0]})")
         prefix = get("RESULTS_PREFIX")
-        if prefix and not prefix.endswith("/"):
-            prefix += "/"
+        if problem := prefix_problem(prefix):
+            problems.append(f"RESULTS_PREFIX: {problem}")
         delete_source = get("DELETE_SOURCE").lower()
         if delete_source not in ("true", "false"):
             problems.append(f"DELETE_SOURCE={delete_source!r} must be true or false")
@@ -80,7 +88,7 @@ class Settings:
             groups = AgeGroupTable.parse(get("AGE_GROUPS"))
         except InvalidConfigurationError as exc:
             problems.append(f"AGE_GROUPS: {exc}")
-            groups = DEFAULT_AGE_GROUPS
+            groups = _ANALYZER.age_groups
         threads = int(number("NUM_THREADS", int, 1, 64))
         analyzer = AnalyzerSettings(
             min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
@@ -92,4 +100,14 @@ class Settings:
         )
         if problems:
             raise InvalidConfigurationError("invalid configuration: " + "; ".join(problems))
-        return cls(bucket, prefix, topic_arn or None, delete_source == "true", model_path, threads, analyzer)
+        return cls(
+            bucket,
+            prefix,
+            topic_arn or None,
+            delete_source == "true",
+            model_path,
+            threads,
+            analyzer,
+            service_name=get("POWERTOOLS_SERVICE_NAME"),
+            metrics_namespace=get("POWERTOOLS_METRICS_NAMESPACE"),
+        )

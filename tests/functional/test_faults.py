@@ -1,5 +1,6 @@
 """Faults on the local pipeline: a worker killed mid-batch, throttled result writes, the DLQ and redrive,
-replayed notifications. Every upload still gets exactly one result."""
+replayed notifications. Every upload still gets exactly one result.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import json
 import subprocess
 import sys
 
-from agegender.pipeline import result_key
-from infra.local.aws import client, queue_depth, result_keys
-from infra.local.pipeline import LocalPipeline
-from infra.local.samples import demo_samples
+import pytest
+
+from agegender.locations import result_key
+from local_pipeline.aws import client, queue_depth, result_keys
+from local_pipeline.embedded import LocalPipeline
+from local_pipeline.samples import demo_samples
 from tests.functional.test_local_pipeline import FAST, wait_until
+
+pytestmark = pytest.mark.network  # every test uploads the demo's sample frames (scikit-image's wheel)
 
 
 def frames(count: int) -> list[tuple[str, bytes]]:
@@ -73,7 +78,7 @@ def test_dead_letters_are_redriven_once_the_cause_is_fixed(tmp_path):
         assert wait_until(lambda: queue_depth(sqs, resources.dead_letter_queue_url) == 1, timeout_s=budget)
         s3.create_bucket(Bucket=resources.results_bucket)  # the fix
         redrive = subprocess.run(
-            [sys.executable, "-m", "agegender.cli", "redrive", "--endpoint-url", resources.endpoint,
+            [sys.executable, "-m", "local_pipeline.cli", "redrive", "--endpoint-url", resources.endpoint,
              "--config", json.dumps(dataclasses.asdict(FAST))],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

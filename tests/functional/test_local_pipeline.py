@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from agegender.pipeline import result_key
+from agegender.locations import result_key
 from bench.corpus import corpus
 from infra.config import PipelineConfig
-from infra.local.aws import client, queue_depth, result_keys
-from infra.local.pipeline import LocalPipeline
-from infra.local.samples import demo_samples
+from local_pipeline.aws import client, queue_depth, result_keys
+from local_pipeline.embedded import LocalPipeline
+from local_pipeline.samples import demo_samples
 
 #: Short timeouts so retries and the dead-letter queue show within seconds.
 FAST = PipelineConfig(timeout_s=1, max_receive_count=2)
@@ -29,6 +29,7 @@ def wait_until(predicate, timeout_s: float, interval_s: float = 0.5) -> bool:
     return predicate()
 
 
+@pytest.mark.network
 def test_fifty_uploads_good_and_bad_each_get_exactly_one_result(tmp_path):
     entries = [(e.key, e.data, e.expected_error) for e in corpus()]
     faces = demo_samples()[:2]  # the close-up and the three-person camera frame
@@ -83,9 +84,10 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_after_the_configured_rec
 
 
 @pytest.mark.slow
+@pytest.mark.network
 def test_demo_command_succeeds(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "agegender.cli", "demo", "--output", str(tmp_path)],
+        [sys.executable, "-m", "local_pipeline.cli", "demo", "--output", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,

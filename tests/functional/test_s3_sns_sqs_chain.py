@@ -1,5 +1,6 @@
 """The whole chain in moto: a real S3 put notifies SNS, SNS delivers to SQS, the test receives
-the messages and calls the handler with the exact Lambda SQS event shape."""
+the messages and calls the handler with the exact Lambda SQS event shape (``local_pipeline.worker.sqs_event``).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 from PIL import Image
+
+from local_pipeline.worker import sqs_event
 
 REGION = "eu-west-1"
 KEYS = {
@@ -75,28 +78,8 @@ def receive_all(chain) -> list[dict]:
 
 
 def lambda_event(chain, messages: list[dict]) -> dict:
-    """What Lambda's SQS event source mapping passes to the function."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1795420000000",
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": "1795420000001",
-                },
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": chain.queue_arn,
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
+    """What Lambda's SQS event source mapping passes to the function (built as the local worker builds it)."""
+    return sqs_event(messages, chain.queue_arn, region=REGION)
 
 
 def context():

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 aws_cdk = pytest.importorskip("aws_cdk", reason="the infra extra is not installed")
@@ -18,6 +15,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from infra.app import build_app  # noqa: E402
 from infra.config import PipelineConfig  # noqa: E402
+from tests.conftest import REPO_ROOT  # noqa: E402
 
 #: Every optional feature on, to check the statements and resources they add.
 ALL_OPTIONS = PipelineConfig(

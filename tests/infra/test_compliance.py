@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.config import PipelineConfig
+from tests.conftest import REPO_ROOT
 from tests.infra.conftest import ALL_OPTIONS, synthesize
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("config", [PipelineConfig(), ALL_OPTIONS], ids=["defaults", "all-options"])

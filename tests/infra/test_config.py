@@ -35,7 +35,7 @@ def test_context_overrides_accept_json_text_and_strings():
         ({"batch_size": 50}, "batching_window_s of at least 1"),
         ({"visibility_timeout_factor": 2}, "visibility_timeout_factor=2"),
         ({"log_retention_days": 31}, "log_retention_days=31"),
-        ({"results_prefix": "out"}, "must end with '/'"),
+        ({"results_prefix": "out"}, "must be empty or end with '/'"),
         ({"function_environment": {"RESULTS_BUCKET": "x"}}, "may not set"),
         ({"memory_mb": "lots"}, "memory_mb='lots' is not a int"),
     ],

@@ -8,11 +8,9 @@ import subprocess
 import sys
 import textwrap
 import tomllib
-from pathlib import Path
 
 from layers.build import LAMBDA_UNZIPPED_LIMIT, PRUNE_PATHS, RUNTIME_PROVIDED, runtime_requirements
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO_ROOT
 
 
 def test_requirements_are_the_pinned_runtime_dependencies():
@@ -40,7 +38,7 @@ def test_layer_is_pruned_and_fits_with_the_function(lambda_layer, function_packa
 def test_function_package_holds_the_handler_library_and_models(function_package):
     root = function_package.path
     assert (root / "handler.py").exists()
-    assert (root / "agegender" / "pipeline.py").exists()
+    assert (root / "agegender" / "processor.py").exists()
     assert (root / "models" / "agegender.tflite").exists()
     assert (root / "models" / "agegender.contract.json").exists()
     detectors = [path.name for path in (root / "models" / "detector").glob("*.tflite")]
@@ -56,7 +54,7 @@ PROBE = textwrap.dedent(
     image = Image.new("RGB", (320, 240), (120, 130, 140))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG")
-    analysis = handler.ANALYZER.analyze(buffer.getvalue())
+    analysis = handler.PROCESSOR.analyzer.analyze(buffer.getvalue())
     context = types.SimpleNamespace(
         function_name="f", memory_limit_in_mb=1769, aws_request_id="r",
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",

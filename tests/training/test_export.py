@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from agegender.classifier import BatchPrediction
-from training import export
+from training import conversion, parity
 from training.model import build_model
 
 pytestmark = pytest.mark.slow
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def saved_model(tmp_path_factory):
     model = build_model("resnet_small", 32, width=0.25)
     path = tmp_path_factory.mktemp("export") / "1"
-    export.save_serving_model(model, path)
+    conversion.save_serving_model(model, path)
     return path
 
 
@@ -37,7 +37,7 @@ def test_saved_model_has_a_versioned_serving_signature(saved_model):
 
 
 def test_float32_export(saved_model):
-    _, inputs, outputs = _details(export.convert_to_tflite(saved_model, "float32"))
+    _, inputs, outputs = _details(conversion.convert_to_tflite(saved_model, "float32"))
     assert set(inputs) == {"image"}
     assert inputs["image"]["dtype"] == np.float32
     assert set(outputs) == {"gender", "age_probs"}
@@ -45,7 +45,7 @@ def test_float32_export(saved_model):
 
 
 def test_int8_export_is_full_integer(saved_model, calibration):
-    blob = export.convert_to_tflite(saved_model, "int8", calibration)
+    blob = conversion.convert_to_tflite(saved_model, "int8", calibration)
     interpreter, inputs, outputs = _details(blob)
     assert inputs["image"]["dtype"] == np.uint8
     assert all(o["dtype"] == np.float32 for o in outputs.values())
@@ -56,9 +56,9 @@ def test_int8_export_is_full_integer(saved_model, calibration):
 
 def test_bad_options_raise(saved_model):
     with pytest.raises(ValueError, match="unsupported quantization"):
-        export.convert_to_tflite(saved_model, "float16")
+        conversion.convert_to_tflite(saved_model, "float16")
     with pytest.raises(ValueError, match="representative"):
-        export.convert_to_tflite(saved_model, "int8", None)
+        conversion.convert_to_tflite(saved_model, "int8", None)
 
 
 def test_parity_rule():
@@ -67,10 +67,10 @@ def test_parity_rule():
     close = BatchPrediction(np.array([0.12, 0.88, 0.58, 0.25]), np.array([21.1, 30.9, 38.2, 55.1]), np.ones(4))
     flipped = BatchPrediction(np.array([0.1, 0.9, 0.4, 0.2]), np.array([21.0, 31.0, 38.0, 55.0]), np.ones(4))
     drifted = BatchPrediction(np.array([0.1, 0.9, 0.6, 0.2]), np.array([22.0, 32.0, 37.0, 56.0]), np.ones(4))
-    report = export.parity("int8", reference, close, truth)
+    report = parity.parity("int8", reference, close, truth)
     assert report.passed
     assert report.gender_agreement == 1.0
     assert report.mae_keras == pytest.approx(2.25)
     assert report.mae_delta == pytest.approx(0.025)  # MAE 2.25 -> 2.225
-    assert not export.parity("int8", reference, flipped, truth).passed  # 75% agreement
-    assert not export.parity("int8", reference, drifted, truth).passed  # MAE 2.25 -> 3.25
+    assert not parity.parity("int8", reference, flipped, truth).passed  # 75% agreement
+    assert not parity.parity("int8", reference, drifted, truth).passed  # MAE 2.25 -> 3.25

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from agegender.classifier import AgeGenderClassifier
-from training import export, train
+from training import export, options, train
+from training import run as training_run
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +27,16 @@ def sagemaker_env(monkeypatch, tmp_path, utkface_archive):
 
 
 def test_hyperparameters_are_explicit_and_unknown_ones_ignored(sagemaker_env):
-    args = train.parse_args(["--augment", "false", "--epochs", "3", "--model_dir", "s3://bucket/job/model", "--x", "1"])
+    args = options.parse_args(
+        ["--augment", "false", "--epochs", "3", "--model_dir", "s3://bucket/job/model", "--x", "1"]
+    )
     assert args.augment is False
     assert args.epochs == 3
     assert args.sm_model_dir == sagemaker_env["model"]
     assert args.output_data_dir == sagemaker_env["output"]
-    assert train.parse_args(["--augment", "TRUE"]).augment is True
+    assert options.parse_args(["--augment", "TRUE"]).augment is True
     with pytest.raises(SystemExit):
-        train.parse_args(["--augment"])  # no store_true flags: a value is required
+        options.parse_args(["--augment"])  # no store_true flags: a value is required
 
 
 def test_train_export_evaluate_ship(sagemaker_env):
@@ -94,9 +97,9 @@ class _Interrupt(keras.callbacks.Callback):
 def test_interrupted_run_resumes_from_its_checkpoint(sagemaker_env):
     argv = [*TINY, "--epochs", "3", "--export", "false", "--checkpoint_dir", str(sagemaker_env["checkpoints"])]
     with pytest.raises(KeyboardInterrupt):
-        train.train(train.parse_args(argv), extra_callbacks=(_Interrupt(),))
+        training_run.train(options.parse_args(argv), extra_callbacks=(_Interrupt(),))
     assert any(sagemaker_env["checkpoints"].iterdir())
-    train.train(train.parse_args(argv))
+    training_run.train(options.parse_args(argv))
     history = (sagemaker_env["output"] / "history.csv").read_text().splitlines()
     epochs = [line.split(",")[0] for line in history[1:]]
     assert epochs == ["0", "1", "2"], history  # epoch 2 ran once, after the restart; 0 and 1 were not redone

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from agegender import labels
-from agegender.classifier import DEFAULT_MODEL_PATH, AgeGenderClassifier
+from agegender.assets import DEFAULT_MODEL_PATH
+from agegender.classifier import AgeGenderClassifier
 from agegender.contract import contract_path
 from agegender.exceptions import ModelContractError
 from agegender.preprocessing import prepare_faces

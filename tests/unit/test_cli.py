@@ -75,3 +75,14 @@ def test_without_the_scan_a_plain_image_still_analyses(shipped_model):
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 90, 90)).save(buffer, format="PNG")
     assert analyzer.analyze(buffer.getvalue()).faces == []
+
+
+def test_the_installed_command_adds_the_local_pipeline_commands(capsys):
+    from local_pipeline.cli import main as installed_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        installed_main(["--help"])
+    assert exit_info.value.code == 0
+    usage = capsys.readouterr().out
+    for command in ("predict", "local", "redrive", "demo"):
+        assert command in usage

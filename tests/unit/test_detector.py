@@ -72,7 +72,8 @@ def test_no_face_in_a_plain_image(spec):
 
 def test_one_interpreter_per_input_shape_and_no_more_than_needed():
     """Scans and close-ups alternate on every image: each shape keeps its own interpreter
-    (same results as a fresh detector), the native one always, at most MAX_SCAN_SHAPES others."""
+    (same results as a fresh detector), the native one always, at most MAX_SCAN_SHAPES others.
+    """
     rng = np.random.default_rng(7)
     frames = [Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)) for w, h in [(320, 180), (180, 320)]]
     detector = FaceDetector(SHORT_RANGE, min_score=0.001)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from infra.config import PipelineConfig
-from infra.local.aws import LocalResources
-from infra.local.redrive import redrive
-from infra.local.worker import QueueWorker, sqs_event
+from local_pipeline.aws import LocalResources
+from local_pipeline.redrive import redrive
+from local_pipeline.worker import QueueWorker, sqs_event
 
 RESOURCES = LocalResources(
     endpoint="http://x", input_bucket="in", results_bucket="out", uploads_topic_arn="arn:t",

@@ -19,7 +19,7 @@ def test_overrides(shipped_model):
     settings = Settings.from_env(
         {
             "RESULTS_BUCKET": "r",
-            "RESULTS_PREFIX": "out",
+            "RESULTS_PREFIX": "out/",
             "MIN_FACE_CONFIDENCE": "75",
             "AGE_GROUPS": "young:0-29,old:30-",
             "RESULTS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:results",
@@ -41,6 +41,7 @@ def test_every_problem_is_named_at_once(shipped_model):
         "MIN_FACE_CONFIDENCE": "150",
         "AGE_GROUPS": "x",
         "MODEL_PATH": "/nope.tflite",
+        "RESULTS_PREFIX": "out",
     }
     with pytest.raises(InvalidConfigurationError) as error:
         Settings.from_env(env)
@@ -53,5 +54,13 @@ def test_every_problem_is_named_at_once(shipped_model):
         "MIN_FACE_CONFIDENCE",
         "AGE_GROUPS",
         "MODEL_PATH",
+        "RESULTS_PREFIX",
     ):
         assert name in message
+
+
+def test_powertools_names_default_to_the_package_identity(shipped_model):
+    settings = Settings.from_env({"RESULTS_BUCKET": "r"})
+    assert (settings.service_name, settings.metrics_namespace) == ("agegender", "AgeGender")
+    renamed = Settings.from_env({"RESULTS_BUCKET": "r", "POWERTOOLS_SERVICE_NAME": "shop-a"})
+    assert renamed.service_name == "shop-a"

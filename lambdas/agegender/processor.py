@@ -12,7 +12,6 @@ deleted (``DELETE_SOURCE``), in that order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -23,23 +22,13 @@ from botocore.exceptions import ClientError
 from agegender.analyzer import ImageAnalyzer
 from agegender.events import S3ObjectRef
 from agegender.exceptions import AccessDeniedError, AgeGenderError, ImageTooLargeError, InvalidS3ObjectError
+from agegender.locations import result_key
 from agegender.results import result_document
 from agegender.summary import SummaryPublisher, result_summary
 
 #: S3 error codes that mean "this object will never be readable": an error result, not a retry.
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidObjectState", "NoSuchBucket"}
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
-#: S3 keys are at most 1024 bytes; longer result keys fall back to a hash of the source key.
-MAX_KEY_BYTES = 1024
-
-
-def result_key(prefix: str, source_bucket: str, source_key: str) -> str:
-    """Deterministic result key: the same object always maps to the same key (overwritten, never duplicated)."""
-    key = f"{prefix}{source_bucket}/{source_key}.json"
-    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
-        return key
-    digest = hashlib.sha256(f"{source_bucket}/{source_key}".encode()).hexdigest()
-    return f"{prefix}{source_bucket}/_long-keys/{digest}.json"
 
 
 @dataclass

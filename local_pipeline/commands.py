@@ -22,8 +22,8 @@ def _up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
 
-    from infra.local.aws import local_environment
-    from infra.local.pipeline import LocalPipeline
+    from local_pipeline.aws import local_environment
+    from local_pipeline.embedded import LocalPipeline
 
     with LocalPipeline(_config(args.config), port=args.port, workers=args.workers, worker_log=args.log) as pipeline:
         resources = pipeline.resources
@@ -45,8 +45,8 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from infra.local.aws import LocalResources
-    from infra.local.worker import serve
+    from local_pipeline.aws import LocalResources
+    from local_pipeline.worker import serve
 
     serve(_config(args.config), LocalResources.from_json(Path(args.resources).read_text()), throttle_rate=args.throttle)
     return 0
@@ -55,8 +55,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     import boto3
 
-    from infra.local.aws import client
-    from infra.local.redrive import redrive
+    from local_pipeline.aws import client
+    from local_pipeline.redrive import redrive
 
     config = _config(args.config)
     sqs = client("sqs", args.endpoint_url) if args.endpoint_url else boto3.client("sqs")
@@ -68,7 +68,7 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from infra.local.demo import run_demo
+    from local_pipeline.demo import run_demo
 
     return run_demo(images=args.images, output=args.output, config=_config(args.config), workers=args.workers)
 

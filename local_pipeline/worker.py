@@ -9,13 +9,11 @@ the redrive policy moves them to the dead-letter queue.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import resource
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -24,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agegender.function import LambdaHandler, build_processor, create_handler
+from agegender.settings import Settings
 from infra.config import PipelineConfig
-from infra.local.aws import REGION, LocalResources, client, local_environment
+from local_pipeline.aws import REGION, LocalResources, client
 
 log = logging.getLogger("agegender.local.worker")
-#: The Lambda functions folder (handler.py beside the agegender package).
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 #: SQS returns at most 10 messages a call; Lambda's poller gathers larger batches from several calls.
 SQS_MAX_PER_RECEIVE = 10
 
@@ -49,7 +47,7 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, *, region: str = REGION) -> dict[str, Any]:
     """Lambda's SQS event for received messages (the shape of ``aws:sqs`` records)."""
     return {
         "Records": [
@@ -62,7 +60,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
                 "md5OfBody": m.get("MD5OfBody", ""),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
+                "awsRegion": region,
             }
             for m in messages
         ]
@@ -71,6 +69,8 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 @dataclass
 class BatchOutcome:
+    """Counts of one receive-invoke-delete cycle."""
+
     received: int = 0
     deleted: int = 0
     failed: int = 0
@@ -85,7 +85,7 @@ class QueueWorker:
         sqs: Any,
         resources: LocalResources,
         config: PipelineConfig,
-        handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+        handler: LambdaHandler,
         wait_s: int = 1,
     ) -> None:
         self.sqs = sqs
@@ -155,25 +155,25 @@ class QueueWorker:
                 time.sleep(0.5)
 
 
-def load_handler(config: PipelineConfig, resources: LocalResources) -> Callable[[dict[str, Any], Any], dict]:
-    """Import ``lambdas/handler.py`` with the environment the stack gives the function, pointed at the embedded AWS."""
-    env = {
-        **local_environment(resources.endpoint),
-        **config.handler_environment(
-            results_bucket=resources.results_bucket, results_topic_arn=resources.results_topic_arn
-        ),
-        "POWERTOOLS_SERVICE_NAME": config.name,
-        "POWERTOOLS_METRICS_NAMESPACE": "AgeGender",
-    }
-    os.environ.update(env)
-    if str(LAMBDAS_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDAS_DIR))
-    return importlib.import_module("handler").lambda_handler
+def build_handler(
+    config: PipelineConfig, resources: LocalResources, *, wrap_s3: Callable[[Any], Any] | None = None
+) -> LambdaHandler:
+    """The function's handler as ``agegender.function`` builds it for Lambda, with the environment the stack
+    gives the function and clients pointed at the embedded AWS (``wrap_s3`` may wrap the S3 client).
+    """
+    env = config.handler_environment(
+        results_bucket=resources.results_bucket, results_topic_arn=resources.results_topic_arn
+    )
+    settings = Settings.from_env(env)
+    s3 = client("s3", resources.endpoint)
+    processor = build_processor(settings, s3=wrap_s3(s3) if wrap_s3 else s3, sns=client("sns", resources.endpoint))
+    return create_handler(processor, settings)
 
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory. ``/proc/self/status`` VmHWM, not ``getrusage``: after fork+exec,
-    ``ru_maxrss`` still counts the parent's memory at fork time."""
+    ``ru_maxrss`` still counts the parent's memory at fork time.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
@@ -186,12 +186,12 @@ def serve(config: PipelineConfig, resources: LocalResources, *, throttle_rate: f
     ``throttle_rate`` > 0 answers that share of the handler's result writes with S3 ``SlowDown``.
     On exit it prints one JSON line with its peak memory and the faults it injected.
     """
-    handler = load_handler(config, resources)
     injector = None
     if throttle_rate:
-        from infra.local.faults import ThrottleInjector
+        from local_pipeline.faults import ThrottleInjector
 
-        injector = ThrottleInjector(throttle_rate, seed=os.getpid()).attach(sys.modules["handler"].PROCESSOR.s3)
+        injector = ThrottleInjector(throttle_rate, seed=os.getpid())
+    handler = build_handler(config, resources, wrap_s3=injector.attach if injector else None)
     worker = QueueWorker(sqs=client("sqs", resources.endpoint), resources=resources, config=config, handler=handler)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from infra.wheel_assets import WheelMember, fetch
+from layers import BUILD_DIR
+from layers.wheel_assets import WheelMember, fetch
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLES_DIR = REPO_ROOT / "build" / "samples"
+SAMPLES_DIR = BUILD_DIR / "samples"
 WHEEL = "scikit-image==0.26.0"
 #: Its wheels are tagged manylinux_2_28 (pip matches platform tags exactly).
 PLATFORM_ARGS = ("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp")

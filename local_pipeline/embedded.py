@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from infra.config import PipelineConfig
-from infra.local.aws import EmbeddedAws, LocalResources, provision
+from local_pipeline.aws import EmbeddedAws, LocalResources, provision
 
 #: How long a worker gets to finish its batch after SIGTERM before it is killed.
 STOP_GRACE_S = 15
@@ -38,7 +38,14 @@ class LocalPipeline:
         self.processes: list[subprocess.Popen] = []
         self._state = tempfile.TemporaryDirectory(prefix="agegender-local-")
         self._log: IO[str] | None = None
-        self.resources: LocalResources | None = None
+        self._resources: LocalResources | None = None
+
+    @property
+    def resources(self) -> LocalResources:
+        """The provisioned resources (inside the ``with`` block)."""
+        if self._resources is None:
+            raise RuntimeError("the local pipeline is not running: use it as a context manager")
+        return self._resources
 
     @property
     def resources_file(self) -> Path:
@@ -46,7 +53,7 @@ class LocalPipeline:
 
     def __enter__(self) -> LocalPipeline:
         self.aws.__enter__()
-        self.resources = provision(self.config, self.aws.endpoint)
+        self._resources = provision(self.config, self.aws.endpoint)
         self.resources_file.write_text(self.resources.to_json())
         self._log = open(self.worker_log, "a") if self.worker_log else None
         for _ in range(self.workers):
@@ -55,7 +62,7 @@ class LocalPipeline:
 
     def worker_command(self, throttle: float = 0.0) -> list[str]:
         config = json.dumps(dataclasses.asdict(self.config))
-        return [sys.executable, "-m", "agegender.cli", "local", "worker", "--resources", str(self.resources_file),
+        return [sys.executable, "-m", "local_pipeline.cli", "local", "worker", "--resources", str(self.resources_file),
                 "--config", config, "--throttle", str(throttle)]  # fmt: skip
 
     def start_worker(self, throttle: float = 0.0) -> subprocess.Popen:

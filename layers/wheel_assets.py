@@ -32,6 +32,7 @@ class ChecksumError(RuntimeError):
 
 
 def sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -100,14 +100,10 @@ class Inference(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                **config.handler_environment(
-                    results_bucket=results_bucket.bucket_name,
-                    results_topic_arn=self.results_topic.topic_arn if self.results_topic else None,
-                ),
-                "POWERTOOLS_SERVICE_NAME": config.name,
-                "POWERTOOLS_METRICS_NAMESPACE": "AgeGender",
-            },
+            environment=config.handler_environment(
+                results_bucket=results_bucket.bucket_name,
+                results_topic_arn=self.results_topic.topic_arn if self.results_topic else None,
+            ),
             description="Age and gender of the faces in each uploaded image (TFLite)",
         )
         self._grant(config, input_bucket, results_bucket, topic_key)

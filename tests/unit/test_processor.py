@@ -6,7 +6,8 @@ from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, AnalyzerSettings
 from agegender.events import S3ObjectRef
-from agegender.pipeline import MAX_KEY_BYTES, ObjectProcessor, result_key
+from agegender.locations import MAX_KEY_BYTES, result_key
+from agegender.processor import ObjectProcessor
 from agegender.summary import SummaryPublisher
 
 

@@ -13,9 +13,9 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from infra.config import PipelineConfig
-from infra.local.aws import client, queue_depth, result_keys
-from infra.local.pipeline import LocalPipeline
-from infra.local.samples import Sample, demo_samples, folder_samples
+from local_pipeline.aws import client, queue_depth, result_keys
+from local_pipeline.embedded import LocalPipeline
+from local_pipeline.samples import Sample, demo_samples, folder_samples
 
 #: Generous: the first result waits for the worker's cold start (imports and model loads).
 WAIT_BASE_S = 60
@@ -33,12 +33,14 @@ class Received:
 
 
 def result_key_for(config: PipelineConfig, bucket: str, key: str) -> str:
-    from agegender.pipeline import result_key
+    """The result key the pipeline writes for one upload."""
+    from agegender.locations import result_key
 
     return result_key(config.results_prefix, bucket, key)
 
 
 def progress(done: int, total: int, width: int = 30) -> None:
+    """Draw a one-line progress bar on stderr."""
     filled = width * done // max(total, 1)
     print(f"\r  results [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
 
@@ -61,6 +63,7 @@ def wait_for_results(s3: Any, bucket: str, pending: list[Received], started: flo
 
 
 def describe_faces(document: dict[str, Any]) -> str:
+    """``F 28 (adult), M 40 (adult)``: one result's faces for the table."""
     faces = []
     for face in document["FaceDetails"]:
         if face.get("Classified"):
@@ -71,6 +74,7 @@ def describe_faces(document: dict[str, Any]) -> str:
 
 
 def table(rows: list[Received]) -> str:
+    """The demo's result table."""
     header = ("upload", "faces", "gender age (group) per face", "error", "s")
     lines = []
     for r in rows:
@@ -92,10 +96,11 @@ def annotate(sample: Sample, document: dict[str, Any], path: Path) -> bool:
         image.load()
     except (UnidentifiedImageError, OSError):
         return False
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    image = ImageOps.exif_transpose(image).convert("RGB")  # type: ignore[assignment]
     draw = ImageDraw.Draw(image)
     width, height = image.size
-    font = ImageFont.load_default(size=max(12, width // 70))
+    font_size = max(12, width // 70)
+    font = ImageFont.load_default(size=font_size)
     for face in document["FaceDetails"]:
         box = face["BoundingBox"]
         left, top = box["Left"] * width, box["Top"] * height
@@ -103,7 +108,7 @@ def annotate(sample: Sample, document: dict[str, Any], path: Path) -> bool:
         colour = (255, 80, 160) if face.get("Gender", {}).get("Value") == "Female" else (60, 160, 255)
         draw.rectangle((left, top, right, bottom), outline=colour, width=max(2, width // 400))
         label = describe_faces({"FaceDetails": [face]})
-        anchor = (left, max(0, top - font.size - 4))
+        anchor = (left, max(0, top - font_size - 4))
         draw.rectangle(draw.textbbox(anchor, label, font=font), fill=colour)
         draw.text(anchor, label, fill=(255, 255, 255), font=font)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,9 +39,10 @@ class ThrottleInjector:
         self.injected = 0
         self.passed = 0
 
-    def attach(self, s3_client: Any) -> ThrottleInjector:
+    def attach(self, s3_client: Any) -> Any:
+        """Hook into ``s3_client``'s PutObject calls; returns the client."""
         s3_client.meta.events.register("before-send.s3.PutObject", self._before_send)
-        return self
+        return s3_client
 
     def _before_send(self, request: Any, **_: Any) -> AWSResponse | None:
         with self.lock:

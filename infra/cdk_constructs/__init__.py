@@ -1,0 +1,1 @@
+"""CDK constructs, one per concern: storage, messaging, inference, monitoring."""

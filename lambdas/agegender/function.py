@@ -1,0 +1,98 @@
+"""The Lambda function's pieces, built from ``Settings`` with the AWS clients passed in.
+
+``handler.py`` builds them once per container with real clients; the local pipeline's worker
+builds the same pieces with clients pointed at the embedded AWS (and, for fault tests, wrapped),
+so nothing reaches into module globals. Failures are reported per message
+(``ReportBatchItemFailures``): one bad message never fails the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from agegender.analyzer import ImageAnalyzer
+from agegender.classifier import AgeGenderClassifier
+from agegender.events import parse_message_body
+from agegender.processor import ObjectProcessor, Outcome
+from agegender.settings import Settings
+from agegender.summary import SummaryPublisher
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def build_processor(settings: Settings, *, s3: Any, sns: Any | None = None) -> ObjectProcessor:
+    """Load the models and wire the object processor to the given S3 (and SNS) clients."""
+    analyzer = ImageAnalyzer(
+        AgeGenderClassifier(settings.model_path, num_threads=settings.num_threads), settings=settings.analyzer
+    )
+    publisher = None
+    if settings.results_topic_arn:
+        if sns is None:
+            raise ValueError("a results topic is configured but no SNS client was given")
+        publisher = SummaryPublisher(sns, settings.results_topic_arn)
+    return ObjectProcessor(
+        analyzer,
+        s3,
+        results_bucket=settings.results_bucket,
+        results_prefix=settings.results_prefix,
+        publisher=publisher,
+        delete_source=settings.delete_source,
+    )
+
+
+def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHandler:
+    """The SQS event source mapping entry point around one processor (logs, metrics, partial failures)."""
+    logger = Logger(service=settings.service_name)
+    metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
+    batch = BatchProcessor(event_type=EventType.SQS)
+
+    def record_metrics(outcome: Outcome) -> None:
+        metrics.add_metric(name="Images", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Faces", unit=MetricUnit.Count, value=outcome.faces)
+        if outcome.error_code:
+            metrics.add_metric(name=f"Errors.{outcome.error_code}", unit=MetricUnit.Count, value=1)
+        for stage, ms in outcome.timings_ms.items():
+            metrics.add_metric(name=f"Latency.{stage}", unit=MetricUnit.Milliseconds, value=ms)
+
+    def log_outcome(outcome: Outcome) -> None:
+        log = logger.warning if outcome.error_code else logger.info
+        log(
+            "error result written" if outcome.error_code else "result written",
+            extra={
+                "bucket": outcome.source.bucket,
+                "key": outcome.source.key,
+                "result_key": outcome.result_key,
+                "faces": outcome.faces,
+                "error_code": outcome.error_code,
+                "error_message": outcome.error_message,
+                "timings_ms": {k: round(v, 1) for k, v in outcome.timings_ms.items()},
+            },
+        )
+
+    def record_handler(record: SQSRecord) -> None:
+        """Process every object one message announces; raising marks the message as failed."""
+        try:
+            for ref in parse_message_body(record.body):
+                outcome = processor.process(ref)
+                record_metrics(outcome)
+                log_outcome(outcome)
+        except Exception:
+            logger.exception("message failed; it returns to the queue", extra={"message_id": record.message_id})
+            raise
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Every invocation has this metric, so a batch of S3 TestEvents alone still publishes a set.
+        metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+        return dict(
+            process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+        )
+
+    return lambda_handler

@@ -1,0 +1,88 @@
+"""Training's command-line options: SageMaker hyperparameters and locations, with local defaults.
+
+Hyperparameters are options with explicit values (SageMaker passes ``--name value`` pairs;
+booleans are ``true``/``false``). Locations come from SageMaker's environment with local
+defaults: ``SM_CHANNEL_TRAINING`` (the UTKFace archive or folder), ``SM_MODEL_DIR`` (SavedModel
+in ``1/`` plus the ``.tflite`` files and their contracts) and ``SM_OUTPUT_DATA_DIR`` (history,
+metrics, plots). ``--model_dir``, which SageMaker's TensorFlow estimator always passes, is
+accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
+SAGEMAKER_CHECKPOINTS = Path("/opt/ml/checkpoints")
+
+log = logging.getLogger("training")
+
+
+def str_to_bool(value: str) -> bool:
+    """Explicit boolean hyperparameters: ``true``/``false`` (SageMaker passes strings)."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every option of ``python -m training.train`` (``training.export`` adds ``--keras_model``)."""
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m training.train", description="Train, export and evaluate.")
+    hp = parser.add_argument_group("hyperparameters")
+    hp.add_argument("--arch", default="resnet_small", help="resnet_small | mini_xception | plain_cnn (baseline)")
+    hp.add_argument("--input_size", type=int, default=64, help="face crop side in pixels")
+    hp.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    hp.add_argument("--init_model", default="", help="fine-tune this model.keras instead of a new network")
+    hp.add_argument("--dropout", type=float, default=0.3)
+    hp.add_argument("--epochs", type=int, default=40)
+    hp.add_argument("--batch_size", type=int, default=64)
+    hp.add_argument("--learning_rate", type=float, default=3e-3, help="peak learning rate (cosine decay)")
+    hp.add_argument("--warmup_epochs", type=float, default=1.0)
+    hp.add_argument("--weight_decay", type=float, default=0.02, help="AdamW decoupled decay")
+    hp.add_argument("--age_sigma", type=float, default=3.0, help="std (years) of the age label distribution")
+    hp.add_argument("--age_l1_weight", type=float, default=0.1)
+    hp.add_argument("--augment", type=str_to_bool, default=True, help="true | false")
+    hp.add_argument("--seed", type=int, default=1337)
+    hp.add_argument("--val_fraction", type=float, default=0.1)
+    hp.add_argument("--test_fraction", type=float, default=0.1)
+    hp.add_argument("--max_images", type=int, default=0, help="0 = all; a small number for smoke runs")
+    hp.add_argument(
+        "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
+    )
+    hp.add_argument("--representative_images", type=int, default=500, help="int8 calibration images")
+    hp.add_argument("--model_name", default="agegender")
+    hp.add_argument("--model_version", default=time.strftime("%Y%m%d%H%M", time.gmtime()))
+    hp.add_argument("--export", type=str_to_bool, default=True, help="false where TensorFlow is absent (JAX/GPU)")
+    hp.add_argument("--evaluate", type=str_to_bool, default=True, help="evaluate the shipped TFLite model")
+    hp.add_argument("--verbose", default="auto", help="auto | 0 | 1 (progress bar) | 2 (one line per epoch)")
+    loc = parser.add_argument_group("locations (SageMaker environment, local defaults)")
+    loc.add_argument("--train", type=Path, default=Path(env("SM_CHANNEL_TRAINING", str(DEFAULT_DATA))))
+    loc.add_argument("--sm_model_dir", type=Path, default=Path(env("SM_MODEL_DIR", str(REPO_ROOT / "artifacts/model"))))
+    loc.add_argument(
+        "--output_data_dir", type=Path, default=Path(env("SM_OUTPUT_DATA_DIR", str(REPO_ROOT / "artifacts/output")))
+    )
+    default_ckpt = SAGEMAKER_CHECKPOINTS if SAGEMAKER_CHECKPOINTS.is_dir() else REPO_ROOT / "artifacts/checkpoints"
+    loc.add_argument("--checkpoint_dir", type=Path, default=default_ckpt, help="resume point (BackupAndRestore)")
+    loc.add_argument(
+        "--cache_dir", type=Path, default=Path(env("AGEGENDER_CACHE", str(Path.home() / ".cache/agegender")))
+    )
+    loc.add_argument("--ship_dir", type=Path, default=None, help="copy the shipped model, contract and report here")
+    loc.add_argument("--model_dir", default=None, help="passed by SageMaker's TF estimator (an S3 URI); ignored")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse, warning about (not failing on) options SageMaker may add."""
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        log.warning("ignoring unknown arguments: %s", unknown)
+    return args

@@ -1,0 +1,224 @@
+"""One training run: load the data, fit (resumable), export, check parity, evaluate, write ``run.json``, ship."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from training.options import REPO_ROOT
+
+if TYPE_CHECKING:
+    import keras
+
+    from training.conversion import ExportResult
+    from training.dataset import FaceDataset
+
+#: Evaluation plots that show dataset images (kept in the run's output, never shipped).
+DATASET_IMAGE_PLOTS = "sample_predictions.png"
+
+log = logging.getLogger("training")
+
+
+def _verbosity(value: str) -> int:
+    if value == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(value)
+
+
+def load_data(args: argparse.Namespace) -> FaceDataset:
+    """The faces at ``--input_size``, with their fixed split (``--max_images`` keeps the first N)."""
+    from training.dataset import label_summary, load_faces
+
+    data = load_faces(
+        args.train,
+        args.input_size,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        cache_dir=args.cache_dir,
+    )
+    if args.max_images:
+        data = data.head(args.max_images)
+    log.info("faces: %s", label_summary(data))
+    return data
+
+
+def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()) -> keras.Model:
+    """Build and train the network; returns the inference model (without augmentation).
+
+    An interrupted run restarted with the same ``--checkpoint_dir`` resumes from its last
+    finished epoch (weights, optimizer state and schedule position).
+    """
+    import keras
+
+    from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
+    from training.augment import build_augmenter
+    from training.model import build_model, compile_model, with_augmentation
+
+    train_set, val_set = data.subset("train"), data.subset("val")
+    if len(train_set) == 0 or len(val_set) == 0:
+        raise ValueError("the training and validation splits must not be empty")
+    if args.init_model:
+        import training.augment  # noqa: F401  (registers the custom layers for loading)
+
+        model = keras.models.load_model(args.init_model, compile=False)
+        if model.input_shape[1] != args.input_size:
+            raise ValueError(f"--init_model takes {model.input_shape[1]} px inputs, not --input_size {args.input_size}")
+    else:
+        model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
+    trainer = with_augmentation(model, build_augmenter(args.input_size, args.seed)) if args.augment else model
+    steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
+    warmup = int(args.warmup_epochs * steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.learning_rate / 10,
+        decay_steps=max(1, args.epochs * steps_per_epoch - warmup),
+        warmup_target=args.learning_rate,
+        warmup_steps=warmup,
+        alpha=0.01,
+    )
+    compile_model(
+        trainer,
+        learning_rate=schedule,
+        weight_decay=args.weight_decay,
+        sigma=args.age_sigma,
+        l1_weight=args.age_l1_weight,
+    )
+
+    def targets(split: FaceDataset) -> dict[str, object]:
+        return {GENDER_OUTPUT: split.genders[:, None].astype("float32"), AGE_OUTPUT: split.ages.astype("float32")}
+
+    trainer.fit(
+        train_set.images.astype("float32"),
+        targets(train_set),
+        validation_data=(val_set.images.astype("float32"), targets(val_set)),
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        shuffle=True,
+        verbose=_verbosity(args.verbose),
+        callbacks=[
+            keras.callbacks.BackupAndRestore(str(args.checkpoint_dir)),
+            keras.callbacks.CSVLogger(str(args.output_data_dir / "history.csv"), append=True),
+            keras.callbacks.TerminateOnNaN(),
+            *extra_callbacks,
+        ],
+    )
+    return model
+
+
+def export_and_report(
+    model: keras.Model,
+    data: FaceDataset,
+    args: argparse.Namespace,
+    *,
+    train_seconds: float | None,
+    command: str | None,
+) -> dict[str, object]:
+    """Export (SavedModel + TFLite), check parity, evaluate the shipped variant, write ``run.json``, ship."""
+    import numpy as np
+
+    from training import conversion
+    from training.dataset import label_summary
+
+    train_set, test_set = data.subset("train"), data.subset("test")
+    check = test_set if len(test_set) else data.subset("val")
+    rng = np.random.default_rng(args.seed)
+    calibration = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
+    result = conversion.export_all(
+        model,
+        model_dir=args.sm_model_dir,
+        name=args.model_name,
+        version=args.model_version,
+        architecture=args.arch,
+        representative=calibration,
+        check_inputs=check.images,
+        check_ages=check.ages,
+        flip_average=args.flip_average,
+    )
+    shipped = result.tflite[result.shipped]
+    summary: dict[str, object] = {
+        "command": command,
+        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "train_wall_seconds": None if train_seconds is None else round(train_seconds, 1),
+        "parameters": int(model.count_params()),
+        "tflite_bytes": {q: p.stat().st_size for q, p in result.tflite.items()},
+        "parity": {q: r.__dict__ for q, r in result.parity.items()},
+        "shipped": shipped.name,
+    }
+    if args.evaluate and len(check):
+        from training.evaluate import evaluate_tflite
+
+        metrics = evaluate_tflite(
+            shipped,
+            check,
+            args.output_data_dir / "evaluation",
+            history_csv=args.output_data_dir / "history.csv",
+            dataset_summary=label_summary(data),
+            reference=next(path for q, path in result.tflite.items() if q != result.shipped),
+        )
+        summary["test_metrics"] = {k: metrics[k] for k in ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")}
+    (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if args.ship_dir:
+        ship(result, args.output_data_dir, args.ship_dir)
+    return summary
+
+
+def train(args: argparse.Namespace, extra_callbacks: tuple = (), command: str | None = None) -> dict[str, object]:
+    """Train, then (with ``--export true``) export, evaluate and ship; returns the run summary."""
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    args.output_data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    data = load_data(args)
+    model = fit(args, data, extra_callbacks)
+    train_seconds = time.time() - started
+    model.save(args.output_data_dir / "model.keras")
+    if not args.export:
+        summary: dict[str, object] = {
+            "command": command,
+            "train_wall_seconds": round(train_seconds, 1),
+            "exported": False,
+        }
+        (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("trained in %.0f s; export with: python -m training.export --keras_model %s", train_seconds,
+                 args.output_data_dir / "model.keras")  # fmt: skip
+        return summary
+    report = export_and_report(model, data, args, train_seconds=train_seconds, command=command)
+    log.info("done in %.0f s: %s", time.time() - started, json.dumps(report.get("test_metrics", {})))
+    return report
+
+
+def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
+    """Copy the chosen model as ``agegender.tflite`` (what the Lambda loads), the other variant
+    under its own name for comparison, their contracts, the parity report and the evaluation.
+    """
+    from agegender.contract import contract_path
+
+    ship_dir.mkdir(parents=True, exist_ok=True)
+    for quantization, path in result.tflite.items():
+        target = ship_dir / ("agegender.tflite" if quantization == result.shipped else path.name)
+        shutil.copyfile(path, target)
+        shutil.copyfile(contract_path(path), contract_path(target))
+    (ship_dir / "training").mkdir(exist_ok=True)
+    for source in (output_dir / "run.json", output_dir / "history.csv", result.tflite["int8"].parent / "parity.json"):
+        if source.exists():
+            shutil.copyfile(source, ship_dir / "training" / source.name)
+    if (output_dir / "evaluation").is_dir():
+        from training.model_card import render
+
+        # The sample-prediction grid shows dataset faces, which must never be committed: not shipped.
+        shutil.copytree(
+            output_dir / "evaluation",
+            ship_dir / "evaluation",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(DATASET_IMAGE_PLOTS),
+        )
+        # The committed latency figures describe the repository's models/ only.
+        latency = REPO_ROOT / "bench" / "results" / "classifier_latency.json"
+        (ship_dir / "MODEL_CARD.md").write_text(render(ship_dir, latency if ship_dir == REPO_ROOT / "models" else None))
