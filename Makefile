@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test demo local soak train evaluate bench layer synth deploy destroy clean
+.PHONY: install detector lint format test demo local soak train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,12 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lambda,train,infra,dev]'
 	touch $(STAMP)
 
-## BlazeFace detectors, extracted from the mediapipe wheel and sha256-checked (a build step, never at run time).
-DETECTORS := models/detector/face_detection_short_range.tflite models/detector/face_detection_full_range_sparse.tflite
-$(DETECTORS) &: scripts/fetch_detectors.py | $(STAMP)
-	$(BIN)/python scripts/fetch_detectors.py
+install: $(STAMP)
 
-install: $(STAMP) $(DETECTORS)
+## Rebuild the committed YuNet-n detector files from ../shared/models/yunet (ONNX -> fixed-shape TFLite, parity-checked).
+detector: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[convert]'
+	$(BIN)/python scripts/convert_yunet.py
 
 ## Style, the import floors (pyproject's import-linter contracts) and types, one import root at a time.
 lint: $(STAMP)
@@ -32,7 +32,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## The whole suite, exactly what CI runs (.ci/run calls this).
-test: lint $(DETECTORS)
+test: lint
 	$(BIN)/python -m pytest
 
 ## The main job: the pipeline on an embedded AWS (moto's server), sample uploads, a table of results.

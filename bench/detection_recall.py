@@ -1,15 +1,15 @@
 """Detection recall and false detections on composite camera frames, and gender accuracy through
 detect+crop against the classifier alone (``--no-detect``) on the same faces.
 
-    python -m bench.detection_recall [--frames 200] [--min-side 30 --max-side 200] [--full-range]
-                                     [--json bench/results/detection_recall.json]
+    python -m bench.detection_recall [--frames 200] [--min-side 30 --max-side 200]
+                                     [--min-score 0.6] [--close-up-side 320] [--json ...]
 
 Frames are 1280x720, plain or textured backgrounds, with 1-4 UTKFace test-split faces
 each (by default 30-200 px; never overlapping, so fewer where large ones leave no room),
-built deterministically from a seed. ``--full-range`` adds MediaPipe's full-range model
-(letterboxed, after the short-range passes) to compare it with the shipped detector. A detection
-matches a face when its centre lies inside the pasted square and its width is 0.3-1.3 of
-the square's side; unmatched detections are false detections. Needs the UTKFace archive.
+built deterministically from a seed. A detection matches a face when its centre lies inside
+the pasted square and its width is 0.3-1.3 of the square's side; a further detection whose
+centre lies inside an already matched square is a duplicate (the face reported twice); the
+rest are false detections. Needs the UTKFace archive.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
-from agegender.detector import FULL_RANGE, FaceDetector
 from bench import REPO_ROOT
 from training.dataset import iter_files, parse_name, split_of
 from training.options import DEFAULT_DATA
@@ -82,19 +81,15 @@ def run(
     frames: int,
     seed: int,
     data: Path,
-    scan_long_side: int = AnalyzerSettings.scan_long_side,
+    settings: AnalyzerSettings | None = None,
     sides: tuple[int, int] = (30, 200),
-    full_range: bool = False,
 ) -> dict[str, object]:
-    """Paste test faces into frames, detect, and score recall, false detections and gender."""
+    """Paste test faces into frames, detect, and score recall, false detections, duplicates and gender."""
     rng = np.random.default_rng(seed)
-    settings = AnalyzerSettings(scan_long_side=scan_long_side)
-    analyzer = ImageAnalyzer(settings=settings)
-    if full_range:
-        analyzer.detectors.append(FaceDetector(FULL_RANGE, min_score=settings.min_confidence, num_threads=1))
+    analyzer = ImageAnalyzer(settings=settings or AnalyzerSettings())
     faces = load_test_faces(data, frames * 4)
     cursor = 0
-    truth_total, found, false_detections, detections_total = 0, 0, 0, 0
+    truth_total, found, false_detections, duplicates, detections_total = 0, 0, 0, 0, 0
     by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS if lo < sides[1] and hi > sides[0]}
     gender_detect, gender_crop, detect_ms, gender_sizes = [], [], [], []
     for index in range(frames):
@@ -131,7 +126,13 @@ def run(
                 None,
             )
             if hit is None:
-                false_detections += 1
+                inside_matched = any(
+                    x <= cx <= x + side and y <= cy <= y + side
+                    for i, (x, y, side, _, _) in enumerate(pasted)
+                    if i in matched
+                )
+                duplicates += inside_matched
+                false_detections += not inside_matched
                 continue
             matched[hit] = detail
         for i, (_, _, side, face, gender) in enumerate(pasted):
@@ -153,6 +154,7 @@ def run(
         "recall_by_size": {k: (v[0] / v[1] if v[1] else None) for k, v in by_size.items()},
         "false_detections": false_detections,
         "false_detection_rate": false_detections / max(1, detections_total),
+        "duplicates": duplicates,
         "gender_accuracy_detect_crop": float(np.mean(gender_detect)) if gender_detect else None,
         "gender_accuracy_no_detect_same_faces": float(np.mean(gender_crop)) if gender_crop else None,
         "gender_accuracy_by_size": {
@@ -174,25 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--scan-long-side", type=int, default=AnalyzerSettings.scan_long_side, help="0 = no scan")
+    parser.add_argument("--min-score", type=float, default=AnalyzerSettings.min_confidence, help="detector threshold")
+    parser.add_argument("--close-up-side", type=int, default=AnalyzerSettings.close_up_side, help="0 = no close-up")
     parser.add_argument("--min-side", type=int, default=30, help="smallest face (px)")
     parser.add_argument("--max-side", type=int, default=200, help="largest face (px), at most 700")
-    parser.add_argument("--full-range", action="store_true", help="add the full-range model's letterboxed pass")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detection_recall.json")
     args = parser.parse_args(argv)
     if not 0 < args.min_side <= args.max_side <= 700:
         parser.error("need 0 < --min-side <= --max-side <= 700")
+    settings = AnalyzerSettings(min_confidence=args.min_score, close_up_side=args.close_up_side)
     report = {
-        "scan_long_side": args.scan_long_side,
+        "min_score": args.min_score,
+        "close_up_side": args.close_up_side,
         "face_sides": [args.min_side, args.max_side],
-        **run(
-            args.frames,
-            args.seed,
-            args.data,
-            args.scan_long_side,
-            sides=(args.min_side, args.max_side),
-            full_range=args.full_range,
-        ),
+        **run(args.frames, args.seed, args.data, settings, sides=(args.min_side, args.max_side)),
     }
     for key, value in report.items():
         print(f"{key:40s} {value}")

@@ -1,12 +1,9 @@
-"""What the small-face scan costs: the short-range detector's multiply-adds and model time per input shape.
+"""What detection costs: the detector's multiply-adds and model time for each shipped input shape.
 
     python -m bench.detector_cost [--repeats 50] [--json bench/results/detector_cost.json]
 
-Multiply-adds are counted from the model's convolutions (at its native 128x128 input, and
-scaled by the pixel count for larger inputs, since every layer is convolutional); model time
-is the TFLite call alone (no resizing, no decoding of boxes), one thread, median of
-``--repeats``. The shapes are the native input and the scans of a 1280x720 frame at the long
-sides that README's scan table lists.
+Multiply-adds are counted from each fixed-shape model file's convolutions; model time is the
+TFLite call alone (no resizing, no decoding of boxes), one thread, median of ``--repeats``.
 """
 
 from __future__ import annotations
@@ -20,15 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agegender.detector import SHORT_RANGE
+from agegender.detector import INPUT_NAME, YUNET_N
 from agegender.runtime import TFLiteModel, import_interpreter
 from bench import REPO_ROOT
 
-SCAN_LONG_SIDES = (640, 800, 880, 960)
-
 
 def multiply_adds(model_path: Path) -> int:
-    """Multiply-adds of every CONV_2D and DEPTHWISE_CONV_2D at the model's own input size."""
+    """Multiply-adds of every CONV_2D and DEPTHWISE_CONV_2D at the model's (fixed) input size."""
     interpreter_cls, _ = import_interpreter()
     interpreter = interpreter_cls(model_path=str(model_path))
     interpreter.allocate_tensors()
@@ -44,37 +39,35 @@ def multiply_adds(model_path: Path) -> int:
     return total
 
 
-def model_ms(shape: tuple[int, int], repeats: int) -> float:
-    """Median milliseconds of one detector model call at ``shape``."""
-    model = TFLiteModel(SHORT_RANGE.path, num_threads=1, signature=None)
-    name = model.input_names[0]
-    tensor = np.random.default_rng(0).uniform(-1, 1, (1, *shape, 3)).astype(np.float32)
-    model(**{name: tensor})  # resizes and plans once
+def model_ms(path: Path, repeats: int) -> float:
+    """Median milliseconds of one model call on a random image of the model's input shape."""
+    model = TFLiteModel(path, num_threads=1)
+    shape = tuple(int(d) for d in model.input_details[INPUT_NAME]["shape"])
+    tensor = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    model(**{INPUT_NAME: tensor})  # plans once
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        model(**{name: tensor})
+        model(**{INPUT_NAME: tensor})
         times.append(time.perf_counter() - started)
     return float(np.median(times) * 1000)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Count the detector's multiply-adds and time its model call per input size."""
+    """Count the detector's multiply-adds and time its model call per shipped input shape."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detector_cost.json")
     args = parser.parse_args(argv)
-    native = SHORT_RANGE.input_size
-    macs_native = multiply_adds(SHORT_RANGE.path)
-    shapes = [(native, native)] + [(round(720 * side / 1280 / 16) * 16, side) for side in SCAN_LONG_SIDES]
     rows = []
-    print(f"{'input (h x w)':>14s} {'M mult-adds':>12s} {'model ms':>9s} {'GMAC/s':>7s}")
-    for height, width in shapes:
-        macs = macs_native * height * width / native**2
-        ms = model_ms((height, width), args.repeats)
-        rows.append({"height": height, "width": width, "multiply_adds": macs, "model_ms": ms})
-        print(f"{height:>6d} x {width:<5d} {macs / 1e6:12.1f} {ms:9.2f} {macs / ms / 1e6:7.1f}")
-    report = {"machine": platform.processor() or platform.machine(), "detector": SHORT_RANGE.name, "rows": rows}
+    print(f"{'input (w x h)':>14s} {'M mult-adds':>12s} {'model ms':>9s} {'GMAC/s':>7s}")
+    for width, height in YUNET_N.shapes:
+        path = YUNET_N.path(width, height)
+        macs = multiply_adds(path)
+        ms = model_ms(path, args.repeats)
+        rows.append({"width": width, "height": height, "multiply_adds": macs, "model_ms": ms})
+        print(f"{width:>6d} x {height:<5d} {macs / 1e6:12.1f} {ms:9.2f} {macs / ms / 1e6:7.1f}")
+    report = {"machine": platform.processor() or platform.machine(), "detector": YUNET_N.name, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

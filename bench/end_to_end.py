@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-starts", type=int, default=10)
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "end_to_end.json")
     parser.add_argument(
-        "--scan-long-side", type=int, default=AnalyzerSettings.scan_long_side, help="the small-face scan; 0 = none"
+        "--close-up-side", type=int, default=AnalyzerSettings.close_up_side, help="the close-up pass; 0 = none"
     )
     args = parser.parse_args(argv)
     faces = test_faces(max(FACE_COUNTS))
-    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=args.scan_long_side))
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(close_up_side=args.close_up_side))
     cases = [
         (width, height, count, frame(width, height, faces[:count], seed=count))
         for width, height in FRAME_SIZES
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "threads": 1,
         },
-        "scan_long_side": args.scan_long_side,
+        "close_up_side": args.close_up_side,
         "per_image": rows,
         "cold_start_ms_median": float(np.median([ms for ms, _ in cold])),
         "peak_rss_mb": float(max(info["max_rss_mb"] for _, info in cold)),

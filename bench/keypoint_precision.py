@@ -1,14 +1,14 @@
-"""Eye keypoint precision of each detection pass, by face size: what ``best_face_px`` is set from.
+"""Eye keypoint precision of each detection pass and of the merged detections, by face size.
 
     python -m bench.keypoint_precision [--faces 120] [--json bench/results/keypoint_precision.json]
 
 UTKFace test-split faces are pasted at several sizes into 1280x720 frames (plain and
-textured backgrounds, alternately). The reference eyes are the short-range model's on the
-original crop (how faces.py measured its alignment template); each pass's error is the
+textured backgrounds, alternately). The reference eyes are the detector's on the original
+crop (how ``bench.eye_template`` measures the alignment template); each pass's error is the
 larger eye-point distance from the reference, as a fraction of the reference eye distance.
-The passes: the short-range scan at the default ``scan_long_side``, the short-range model on
-the letterboxed frame (128 px), and the full-range model on it (192 px). ``box px`` is the
-median face box side in that pass's input. Needs the UTKFace archive.
+The passes: the scan canvas the analyzer picks for the frame, the close-up canvas, and the
+analyzer's merged detections (what the crop is made from). ``box px`` is the median face box
+side in that pass's input. Needs the UTKFace archive.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from agegender.analyzer import AnalyzerSettings
-from agegender.detector import FULL_RANGE, SHORT_RANGE, FaceDetector
+from agegender.analyzer import ImageAnalyzer, fit_scale
 from bench import REPO_ROOT
 from bench.detection_recall import alternating_background, load_test_faces
 from training.options import DEFAULT_DATA
@@ -34,18 +33,23 @@ WIDTH, HEIGHT = 1280, 720
 def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
     """Eye-point error against the known eye positions, per detector pass and face size."""
     rng = np.random.default_rng(seed)
-    short, full = FaceDetector(SHORT_RANGE, min_score=0.5), FaceDetector(FULL_RANGE, min_score=0.5)
-    scan_side = AnalyzerSettings.scan_long_side
+    analyzer = ImageAnalyzer()
+    detector = analyzer.detector
+    assert detector is not None
+    scan, close_up = analyzer.pass_shapes((WIDTH, HEIGHT))
     passes = {
-        f"short-range scan {scan_side}": (lambda im: short.detect(im, long_side=scan_side), scan_side / WIDTH),
-        "short-range letterbox 128": (short.detect, SHORT_RANGE.input_size / WIDTH),
-        "full-range letterbox 192": (full.detect, FULL_RANGE.input_size / WIDTH),
+        f"scan {scan[0]}x{scan[1]}": (lambda im: detector.detect(im, scan), fit_scale((WIDTH, HEIGHT), scan)),
+        f"close-up {close_up[0]}x{close_up[1]}": (
+            lambda im: detector.detect(im, close_up),
+            fit_scale((WIDTH, HEIGHT), close_up),
+        ),
+        "merged (analyzer)": (analyzer.detect, fit_scale((WIDTH, HEIGHT), scan)),
     }
     errors: dict[tuple[str, int], list[float]] = {(name, side): [] for name in passes for side in SIDES}
     boxes: dict[tuple[str, int], list[float]] = {key: [] for key in errors}
     references = 0
     for index, (face, _) in enumerate(load_test_faces(data, count)):
-        reference = short.detect(face)
+        reference = analyzer.detect(face)
         if not reference:
             continue
         references += 1

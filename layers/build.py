@@ -37,9 +37,9 @@ MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: compiler hooks, tools and WebGPU accelerator, executables, and every package's tests.
 PRUNE_PATHS = ("bin", "ai_edge_litert/aot", "ai_edge_litert/tools", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
 PRUNE_DIR_NAMES = ("__pycache__", "tests")
-#: The function package: the handler, the core library and the models it loads (the full-range
-#: detector is fetched for bench/ comparisons only; the analyzer runs the short-range one).
-FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/face_detection_short_range.tflite")
+#: The function package: the handler, the core library and the models it loads (the classifier,
+#: its contract and the detector's fixed-shape files).
+FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/yunet_n_*.tflite")
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def stage_function(out_dir: Path | None = None) -> BuildReport:
     for pattern in FUNCTION_MODELS:
         found = sorted(models.glob(pattern))
         if not found:
-            raise FileNotFoundError(f"models/{pattern} is missing: run `make install` (fetches the detectors)")
+            raise FileNotFoundError(f"models/{pattern} is missing (the models are committed: check out models/)")
         for source in found:
             target = out_dir / "models" / source.relative_to(models)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_UTKFACE = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
 SHIPPED_MODEL = REPO_ROOT / "models" / "agegender.tflite"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 MALFORMED_NAMES = (
     "61_1_20170109150557335.jpg.chip.jpg",  # race missing
@@ -83,6 +84,12 @@ def utkface_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     channel = tmp_path_factory.mktemp("channel")
     write_utkface_archive(channel / "UTKFace.tar.gz", synthetic_utkface_files(160))
     return channel
+
+
+@pytest.fixture
+def sample_portrait() -> Image.Image:
+    """A real frontal face (public domain, tests/data/README.md), 160 x 175."""
+    return Image.open(TEST_DATA / "astronaut_head.jpg").convert("RGB")
 
 
 @pytest.fixture

@@ -79,6 +79,30 @@ def _slices(metrics: dict[str, dict[str, float]]) -> str:
     return _table(["group", "faces", "gender accuracy", "age MAE (years)"], rows)
 
 
+def _detector_section(models: Path) -> list[str]:
+    """The face detector the pipeline crops with: origin, training data, licence terms, conversion."""
+    provenance_path = models / "detector" / "yunet_n.provenance.json"
+    if not provenance_path.exists():
+        return []
+    provenance = json.loads(provenance_path.read_text())
+    converter = provenance["converter"]
+    worst = max(f["max_abs_difference"] for f in provenance["files"].values())
+    return [
+        "## Face detector",
+        f"- {provenance['model']}; from {provenance['source']}.",
+        f"- Licence: {provenance['licence']}. The detector's weights are Apache-2.0, but they were learnt from "
+        "WIDER FACE, whose images are for non-commercial research: treat commercial use of the detector as you "
+        "treat the classifier's (see Limits), and check both with counsel before deploying commercially.",
+        f"- Converted by `{converter['script']}` (TensorFlow {converter['tensorflow']}, onnx {converter['onnx']}, "
+        f"onnxruntime {converter['onnxruntime']}) into {len(provenance['files'])} fixed-shape float32 TFLite files "
+        f"(`models/detector/`, sha256 in `yunet_n.provenance.json`); largest output difference from onnxruntime "
+        f"{worst:.1e}.",
+        "- Faces are aligned to the classifier's training crops by a least-squares similarity of the detector's "
+        "five keypoints onto their median positions on those crops (`python -m bench.face_template`).",
+        "",
+    ]
+
+
 def render(models: Path, latency_json: Path | None) -> str:
     """The card's Markdown."""
     model = models / "agegender.tflite"
@@ -214,6 +238,7 @@ def render(models: Path, latency_json: Path | None) -> str:
             ),
             "",
         ]
+    out += _detector_section(models)
     out += [
         "## Plots",
         *[f"![{name}](evaluation/{name}.png)" for name in PLOTS],

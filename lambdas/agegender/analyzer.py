@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,7 @@ from PIL import Image
 
 from agegender import decoding
 from agegender.classifier import AgeGenderClassifier
-from agegender.detector import SHORT_RANGE, Detection, FaceDetector, merge_detections, overlaps
+from agegender.detector import KEYPOINTS, YUNET_N, Detection, FaceDetector, overlaps
 from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.preprocessing import prepare_faces
@@ -22,21 +21,18 @@ from agegender.results import face_detail
 class AnalyzerSettings:
     """Thresholds and limits; the Lambda reads them from its environment."""
 
-    min_confidence: float = 0.6
-    #: Long side (px) at which the short-range detector scans the whole image: at 880 it finds
-    #: faces of about 30-200 px in a 1280x720 frame (0.69 scale keeps them at 21-138 px; the
-    #: model needs about 20). The scan dominates the cost (bench/detector_cost.py times the
-    #: model call per scan size); bench/detection_recall.py --scan-long-side N gives the recall
-    #: for each size: 880 found more faces than 800 and 960, with fewer false detections.
-    #: 0 turns it off, leaving only the letterboxed pass (faces of about a sixth of the long
-    #: side and up: close-up photos).
-    scan_long_side: int = 880
-    #: Scan candidates at or above this are faces; lower ones (down to scan_min_score) are
-    #: verified by a close-up look. On composite frames, true faces scored >= 0.75 close up
-    #: and textured-background false alarms <= 0.69 (bench/detection_recall.py).
-    scan_min_score: float = 0.5
-    scan_accept_score: float = 0.85
-    verify_min_score: float = 0.72
+    #: YuNet score (sqrt(cls x obj)) at or above which a candidate is a face. On 200 camera-like
+    #: frames of 510 unseen faces (python -m bench.detection_recall --min-score N): 0.4 found 98.8%
+    #: with 7 false detections, 0.45 98.8% with 2, 0.5 98.6% with 1, 0.6 98.2% with none
+    #: (OpenCV's demo default, 0.9, loses small faces).
+    min_confidence: float = 0.5
+    #: Side of the close-up pass: the whole image fitted into this square, for faces that fill
+    #: much of it (the scan's largest stride sees faces up to about half its canvas). 0 turns it off.
+    close_up_side: int = 320
+    #: Detections of two passes are the same face when their boxes overlap this much (IoU), or when
+    #: one lies mostly (``merge_containment``) inside the other.
+    merge_iou: float = 0.3
+    merge_containment: float = 0.7
     min_eye_distance: float = DEFAULT_MIN_EYE_DISTANCE
     age_groups: AgeGroupTable = field(default=DEFAULT_AGE_GROUPS)
     max_bytes: int = decoding.DEFAULT_MAX_BYTES
@@ -51,94 +47,92 @@ class Analysis:
     faces: list[dict[str, Any]]
 
 
+def fit_scale(size: tuple[int, int], canvas: tuple[int, int]) -> float:
+    """The scale at which an image of ``size`` fits ``canvas`` (aspect kept), never above 1."""
+    return min(1.0, canvas[0] / size[0], canvas[1] / size[1])
+
+
+def same_face(a: Detection, b: Detection, iou_threshold: float, containment: float) -> bool:
+    """Whether two detections from different passes are one face: overlapping boxes, or one inside the other."""
+    if overlaps(a, b, iou_threshold):
+        return True
+    left, top = max(a.box[0], b.box[0]), max(a.box[1], b.box[1])
+    right, bottom = min(a.box[2], b.box[2]), min(a.box[3], b.box[3])
+    inter = max(0.0, right - left) * max(0.0, bottom - top)
+    smaller = min(a.width * a.height, b.width * b.height)
+    return smaller > 0 and inter / smaller >= containment
+
+
 class ImageAnalyzer:
     """Holds the models (load once per process) and analyses images."""
 
     def __init__(
         self,
         classifier: AgeGenderClassifier | None = None,
-        detectors: list[FaceDetector] | None = None,
+        detector: FaceDetector | None = None,
         settings: AnalyzerSettings | None = None,
+        *,
+        detect_faces: bool = True,
     ) -> None:
         self.settings = settings or AnalyzerSettings()
         self.classifier = classifier or AgeGenderClassifier()
         threads = self.classifier.model.num_threads  # one thread setting for every model
-        # The short-range model in two passes, merged: a scan of the whole image at
-        # scan_long_side for small and medium faces, then the letterboxed image at the model's
-        # native 128 px for faces that fill much of it. On 150-720 px faces in 1280x720 frames
-        # this found more faces, with fewer false detections, than the full-range model in the
-        # second pass (bench/detection_recall.py --min-side 150 --max-side 700, and README).
-        self.detectors = (
-            detectors
-            if detectors is not None
-            else [FaceDetector(SHORT_RANGE, min_score=self.settings.min_confidence, num_threads=threads)]
-        )
+        self.detector: FaceDetector | None = None
+        if detect_faces:
+            self.detector = detector or FaceDetector(
+                YUNET_N, min_score=self.settings.min_confidence, num_threads=threads
+            )
 
     @property
-    def model_info(self) -> dict[str, str]:
+    def model_info(self) -> dict[str, str | None]:
+        """The result's ``Model``: classifier name and version, detector name and version (None without one)."""
         contract = self.classifier.contract
+        spec = self.detector.spec if self.detector else None
         return {
             "Name": contract.name,
             "Version": contract.version,
-            "Detector": "+".join(d.spec.name for d in self.detectors),
+            "Detector": f"{spec.name} {spec.version}" if spec else None,
         }
 
     def _decode(self, data: bytes) -> decoding.DecodedImage:
         return decoding.decode_image(data, max_bytes=self.settings.max_bytes, max_pixels=self.settings.max_pixels)
 
-    def detect(self, image: Image.Image) -> list[Detection]:
-        """Faces from every pass of every detector, highest score first.
+    def pass_shapes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
+        """The detector canvases for an image of ``size``: the scan, then the close-up.
 
-        Each detector looks at the image letterboxed at its native size and, if it is
-        resizable and the scan is on, scans it at ``scan_long_side``. Where passes find the
-        same face, the detection from the pass that saw the face nearest the detector's
-        ``best_face_px`` wins, because keypoint precision (and so the crop) depends on the
-        face's size in the model input: the scan's keypoints are good up to about 200 px faces
-        in a 1280x720 frame and poor beyond, where the letterboxed pass's are good.
+        The scan is the shipped canvas that holds the image largest (never enlarged), the smaller
+        canvas on a tie; it is skipped where the close-up already sees the image as large.
         """
-        width, height = image.size
-        long_side = max(width, height)
-        ranked: list[tuple[float, Detection]] = []
-        for detector in self.detectors:
-            passes = [(detector.spec.input_size / long_side, detector.detect(image))]
-            if detector.spec.resizable and self.settings.scan_long_side > 0:
-                scan_scale = min(self.settings.scan_long_side, long_side) / long_side
-                passes.append((scan_scale, self._scan(detector, image)))
-            for scale, found in passes:
-                for face in merge_detections(found):
-                    face_px = max(face.width * width, face.height * height, 1e-3) * scale
-                    ranked.append((abs(math.log(face_px / detector.spec.best_face_px)), face))
-        faces: list[Detection] = []
-        for _, face in sorted(ranked, key=lambda item: item[0]):
-            if not any(overlaps(face, kept) for kept in faces):
-                faces.append(face)
-        return sorted(faces, key=lambda face: -face.score)
+        if self.detector is None:
+            return []
+        close_up = (self.settings.close_up_side, self.settings.close_up_side)
+        scans = self.detector.spec.scan_shapes
+        scan = max(scans, key=lambda shape: (fit_scale(size, shape), -shape[0] * shape[1]))
+        shapes = []
+        if not self.settings.close_up_side or fit_scale(size, scan) > fit_scale(size, close_up):
+            shapes.append(scan)
+        if self.settings.close_up_side:
+            shapes.append(close_up)
+        return shapes
 
-    def _scan(self, detector: FaceDetector, image: Image.Image) -> list[Detection]:
-        """Short-range scan at ``scan_long_side``; unsure candidates must pass a close-up look."""
+    def detect(self, image: Image.Image) -> list[Detection]:
+        """Faces from every pass, highest score first, each reported once.
+
+        A detection that overlaps or lies mostly inside one already kept is the same face (within
+        a pass, a large face is sometimes found twice, whole and in part). Passes run in order,
+        the scan first, so a face found by both keeps the scan's detection, seen at the higher
+        resolution: its eye points are as precise or better at every face size
+        (``python -m bench.keypoint_precision``).
+        """
+        if self.detector is None:
+            return []
         s = self.settings
-        candidates = detector.detect(
-            image, long_side=min(s.scan_long_side, max(image.size)), min_score=s.scan_min_score
-        )
-        accepted = []
-        for candidate in candidates:
-            if candidate.score >= s.scan_accept_score:
-                accepted.append(candidate)
-                continue
-            verified = self._close_up_score(detector, image, candidate)
-            if verified >= s.verify_min_score:
-                accepted.append(Detection(candidate.box, max(candidate.score, verified), candidate.keypoints))
-        return accepted
-
-    @staticmethod
-    def _close_up_score(detector: FaceDetector, image: Image.Image, candidate: Detection) -> float:
-        """The detector's score for a face near the centre of a square crop 2.2x the candidate's box."""
-        width, height = image.size
-        left, top, right, bottom = np.array(candidate.box) * (width, height, width, height)
-        cx, cy = (left + right) / 2, (top + bottom) / 2
-        half = 1.1 * max(right - left, bottom - top)
-        crop = image.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
-        return detector.centre_score(crop, tolerance=0.2)
+        faces: list[Detection] = []
+        for shape in self.pass_shapes(image.size):
+            for face in self.detector.detect(image, shape):  # highest score first
+                if not any(same_face(face, kept, s.merge_iou, s.merge_containment) for kept in faces):
+                    faces.append(face)
+        return sorted(faces, key=lambda face: -face.score)
 
     def analyze(self, data: bytes) -> Analysis:
         """Decode and analyse one image; raises the decoder's typed errors."""
@@ -165,7 +159,7 @@ class ImageAnalyzer:
         """Treat the whole image as one aligned face crop (``predict --no-detect``)."""
         decoded = self._decode(data)
         attributes = self.classifier.predict_faces([decoded.image])[0]
-        whole = Detection((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((6, 2)))
+        whole = Detection((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((len(KEYPOINTS), 2)))
         detail = face_detail(
             whole,
             attributes,

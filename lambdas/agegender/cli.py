@@ -26,8 +26,8 @@ def _predict(args: argparse.Namespace) -> int:
     from agegender.results import result_document
 
     classifier = AgeGenderClassifier(args.model, num_threads=args.threads)
-    analyzer = ImageAnalyzer(classifier, detectors=[] if args.no_detect else None)
-    model = analyzer.model_info if not args.no_detect else {**analyzer.model_info, "Detector": None}
+    analyzer = ImageAnalyzer(classifier, detect_faces=not args.no_detect)
+    model = analyzer.model_info
     for path in args.images:
         source = {"Path": path}
         try:

@@ -1,11 +1,12 @@
 """Turn a detection into a face crop framed like the training crops, plus pose and quality.
 
-UTKFace's aligned crops (what the classifier learnt from) put the eyes, as BlazeFace
-locates them, at these fractions of the crop side. Measured with the short-range detector
-on 399 training-split crops: median eye midpoint (0.490, 0.294), eye distance 0.412,
-roll -1.8 degrees. A detected face is rotated level and scaled so its eyes land there,
-at UTKFace's 200 px, and then goes through the shared ``prepare_face`` exactly as the
-training crops did.
+UTKFace's aligned crops (what the classifier learnt from) put the five keypoints, as the
+detector locates them, at ``TEMPLATE`` (fractions of the crop side): the medians of
+``python -m bench.face_template`` (YuNet-n on 600 training-split crops; eye midpoint
+(0.487, 0.289), eye distance 0.392, interquartile 0.377-0.406, roll -1.45 degrees). A detected
+face is mapped onto that template by the least-squares similarity (scale, rotation,
+translation) of all five points, which is steadier than the two eye points alone, at UTKFace's
+200 px, and then goes through the shared ``prepare_face`` exactly as the training crops did.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from PIL import Image
 
 from agegender.detector import Detection
 
-TEMPLATE_EYE_CENTER = (0.490, 0.294)
-TEMPLATE_EYE_DISTANCE = 0.412
+#: Keypoints (``agegender.detector.KEYPOINTS`` order) on the training crops, fractions of the side.
+TEMPLATE = np.array([[0.292, 0.293], [0.684, 0.284], [0.491, 0.527], [0.327, 0.677], [0.674, 0.670]])
 CROP_SIDE = 200
 #: Where the crop reaches past the image edge (faces at the border), neutral grey.
 OUTSIDE_FILL = (128, 128, 128)
@@ -44,20 +45,35 @@ def eye_geometry(detection: Detection, width: int, height: int) -> tuple[np.ndar
     return (right_eye + left_eye) / 2, float(np.hypot(*delta)), math.degrees(math.atan2(delta[1], delta[0]))
 
 
+def similarity_to(template: np.ndarray, points: np.ndarray) -> tuple[float, float, float, float]:
+    """Least-squares similarity mapping ``template`` onto ``points`` (both ``(N, 2)``):
+    ``x = a*u - b*v + tx``, ``y = b*u + a*v + ty``; returns ``(a, b, tx, ty)``.
+    """
+    mu_t, mu_p = template.mean(axis=0), points.mean(axis=0)
+    t, p = template - mu_t, points - mu_p
+    norm = float((t**2).sum()) or 1.0
+    a = float((t[:, 0] * p[:, 0] + t[:, 1] * p[:, 1]).sum()) / norm
+    b = float((t[:, 0] * p[:, 1] - t[:, 1] * p[:, 0]).sum()) / norm
+    tx = float(mu_p[0] - (a * mu_t[0] - b * mu_t[1]))
+    ty = float(mu_p[1] - (b * mu_t[0] + a * mu_t[1]))
+    return a, b, tx, ty
+
+
 def align_face(image: Image.Image, detection: Detection) -> AlignedFace:
-    """Rotate and crop the face so its eyes sit where UTKFace's do, at ``CROP_SIDE`` px."""
+    """Crop the face so its keypoints sit where UTKFace's do (``TEMPLATE``), at ``CROP_SIDE`` px."""
     width, height = image.size
-    center, distance, roll = eye_geometry(detection, width, height)
-    distance = max(distance, 1.0)
-    side = distance / TEMPLATE_EYE_DISTANCE  # crop side in source pixels
-    angle = math.radians(roll)
-    cos, sin = math.cos(angle), math.sin(angle)
+    _, distance, roll = eye_geometry(detection, width, height)
+    points = detection.keypoints * (width, height)
+    # Crop pixel (u, v) -> source pixel (x, y).
+    a, b, tx, ty = similarity_to(TEMPLATE * CROP_SIDE, points)
+    side = math.hypot(a, b) * CROP_SIDE  # crop side in source pixels
+    center = np.array([a * CROP_SIDE / 2 - b * CROP_SIDE / 2 + tx, b * CROP_SIDE / 2 + a * CROP_SIDE / 2 + ty])
     # Shrink large faces with an antialiased resize first; the affine warp itself only
     # samples bilinearly and would alias when reducing more than about 2x.
     reduce = max(1.0, side / (1.5 * CROP_SIDE))
-    source, offset = image, np.zeros(2)
+    source, offset, scale_back = image, np.zeros(2), np.ones(2)
     if reduce > 1.0:
-        reach = side * 0.75  # half-diagonal of the crop plus a margin, around the eye midpoint
+        reach = side * 0.75  # half-diagonal of the crop plus a margin, around its centre
         left, top = max(0, int(center[0] - reach)), max(0, int(center[1] - reach))
         right, bottom = min(width, int(center[0] + reach) + 1), min(height, int(center[1] + reach) + 1)
         region = image.crop((left, top, right, bottom))
@@ -65,22 +81,19 @@ def align_face(image: Image.Image, detection: Detection) -> AlignedFace:
         source = region.resize(size, Image.Resampling.BILINEAR)
         offset = np.array([left, top], dtype=float)
         scale_back = np.array([region.width / size[0], region.height / size[1]])
-    else:
-        scale_back = np.ones(2)
-    # Output pixel (u, v) -> source pixel: rotate/scale about the template eye midpoint.
-    k = side / CROP_SIDE
-    cx, cy = TEMPLATE_EYE_CENTER[0] * side, TEMPLATE_EYE_CENTER[1] * side
-    x0 = center[0] - cx * cos + cy * sin
-    y0 = center[1] - cx * sin - cy * cos
-    a, b, c = k * cos, -k * sin, x0
-    d, e, f = k * sin, k * cos, y0
-    # Express in the (possibly reduced) source's pixel grid.
-    a, b, c = a / scale_back[0], b / scale_back[0], (c - offset[0]) / scale_back[0]
-    d, e, f = d / scale_back[1], e / scale_back[1], (f - offset[1]) / scale_back[1]
+    # Expressed in the (possibly reduced) source's pixel grid.
+    coefficients = (
+        a / scale_back[0],
+        -b / scale_back[0],
+        (tx - offset[0]) / scale_back[0],
+        b / scale_back[1],
+        a / scale_back[1],
+        (ty - offset[1]) / scale_back[1],
+    )
     crop = source.transform(
         (CROP_SIDE, CROP_SIDE),
         Image.Transform.AFFINE,
-        (a, b, c, d, e, f),
+        coefficients,
         resample=Image.Resampling.BILINEAR,
         fillcolor=OUTSIDE_FILL,
     )

@@ -16,10 +16,10 @@ from agegender.exceptions import AgeGenderError
 from agegender.labels import AgeGroupTable
 
 SCHEMA_VERSION = "1"
-#: BlazeFace keypoint index -> landmark type, left/right from the viewer's side: BlazeFace's
-#: index 0 is the subject's right eye, which the viewer sees on the left. "mouth", "earLeft"
-#: and "earRight" are ours (BlazeFace gives the mouth centre and the ear tragions).
-LANDMARK_TYPES = {0: "eyeLeft", 1: "eyeRight", 2: "nose", 3: "mouth", 4: "earLeft", 5: "earRight"}
+#: Detector keypoint index (``agegender.detector.KEYPOINTS``) -> Rekognition landmark type,
+#: left/right from the viewer's side: YuNet's index 0 is the subject's right eye, which the
+#: viewer sees on the left, and index 3 the subject's right mouth corner.
+LANDMARK_TYPES = {0: "eyeLeft", 1: "eyeRight", 2: "nose", 3: "mouthLeft", 4: "mouthRight"}
 
 
 def _ratio(value: float) -> float:
@@ -60,7 +60,7 @@ def face_detail(
             for index, name in LANDMARK_TYPES.items()
         ]
     if roll_degrees is not None:
-        detail["Pose"] = {"Roll": round(roll_degrees, 2)}  # Yaw/Pitch: no fair estimate from 6 keypoints
+        detail["Pose"] = {"Roll": round(roll_degrees, 2)}
     if quality is not None:
         detail["Quality"] = quality
     return detail

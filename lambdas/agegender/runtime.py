@@ -53,30 +53,19 @@ def _dequantize(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 
 class TFLiteModel:
-    """A TFLite model called with and returning real-valued numpy arrays by name.
-
-    With ``signature`` (the norm for our own models) names are the signature's; with
-    ``signature=None`` (models exported without one, such as MediaPipe's) they are the
-    tensor names.
-    """
+    """A TFLite model called with and returning real-valued numpy arrays by its signature's names."""
 
     def __init__(
         self,
         model_path: Path | str,
         *,
         num_threads: int | None = None,
-        signature: str | None = "serving_default",
+        signature: str = "serving_default",
     ) -> None:
         interpreter_cls, self.runtime_name = import_interpreter()
         threads = num_threads or 1
         self.interpreter = interpreter_cls(model_path=str(model_path), num_threads=threads)
         self.num_threads = threads
-        self._runner = None
-        if signature is None:
-            self.interpreter.allocate_tensors()
-            self.input_details = {d["name"]: d for d in self.interpreter.get_input_details()}
-            self.output_details = {d["name"]: d for d in self.interpreter.get_output_details()}
-            return
         signatures = self.interpreter.get_signature_list()
         if signature not in signatures:
             raise ModelContractError(f"{model_path}: no signature {signature!r} (has {sorted(signatures)})")
@@ -97,16 +86,5 @@ class TFLiteModel:
         feeds = {
             name: _quantize(np.ascontiguousarray(value), self.input_details[name]) for name, value in inputs.items()
         }
-        raw = self._runner(**feeds) if self._runner is not None else self._invoke_by_tensor(feeds)
+        raw = self._runner(**feeds)
         return {name: _dequantize(value, self.output_details[name]) for name, value in raw.items()}
-
-    def _invoke_by_tensor(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        for name, value in feeds.items():
-            detail = self.input_details[name]
-            if tuple(detail["shape"]) != value.shape:
-                self.interpreter.resize_tensor_input(detail["index"], value.shape)
-                self.interpreter.allocate_tensors()
-                detail["shape"] = np.array(value.shape)
-            self.interpreter.set_tensor(detail["index"], value)
-        self.interpreter.invoke()
-        return {name: self.interpreter.get_tensor(d["index"]) for name, d in self.output_details.items()}

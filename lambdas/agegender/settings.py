@@ -25,9 +25,9 @@ VARIABLES = {
     "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(_ANALYZER.max_bytes)),
     "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(_ANALYZER.max_pixels)),
     "MIN_FACE_CONFIDENCE": ("detection confidence threshold, 0-100", f"{_ANALYZER.min_confidence * 100:g}"),
-    "DETECTION_SCAN_LONG_SIDE": (
-        "long side (px) of the small-face scan; 0 turns it off",
-        str(_ANALYZER.scan_long_side),
+    "DETECTION_CLOSE_UP_SIDE": (
+        "side (px) of the detector's close-up pass (a shipped square input); 0 turns it off",
+        str(_ANALYZER.close_up_side),
     ),
     "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(_ANALYZER.min_eye_distance)),
     "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", _ANALYZER.age_groups.spec()),
@@ -92,7 +92,7 @@ class Settings:
         threads = int(number("NUM_THREADS", int, 1, 64))
         analyzer = AnalyzerSettings(
             min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
-            scan_long_side=int(number("DETECTION_SCAN_LONG_SIDE", int, 0, 4096)),
+            close_up_side=int(number("DETECTION_CLOSE_UP_SIDE", int, 0, 4096)),
             min_eye_distance=number("MIN_EYE_DISTANCE_PX", float, 0),
             age_groups=groups,
             max_bytes=int(number("MAX_IMAGE_BYTES", int, 1)),

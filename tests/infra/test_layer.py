@@ -9,6 +9,7 @@ import sys
 import textwrap
 import tomllib
 
+from agegender.detector import YUNET_N
 from layers.build import LAMBDA_UNZIPPED_LIMIT, PRUNE_PATHS, RUNTIME_PROVIDED, runtime_requirements
 from tests.conftest import REPO_ROOT
 
@@ -42,7 +43,7 @@ def test_function_package_holds_the_handler_library_and_models(function_package)
     assert (root / "models" / "agegender.tflite").exists()
     assert (root / "models" / "agegender.contract.json").exists()
     detectors = [path.name for path in (root / "models" / "detector").glob("*.tflite")]
-    assert detectors == ["face_detection_short_range.tflite"]  # the one the analyzer loads
+    assert sorted(detectors) == sorted(YUNET_N.filename(w, h) for w, h in YUNET_N.shapes)  # all the analyzer loads
     assert not (root / "models" / "agegender_float32.tflite").exists()
 
 

@@ -61,17 +61,20 @@ def test_finds_and_classifies_utkface_faces_in_a_frame(capsys, tmp_path, shipped
     path = tmp_path / "frame.jpg"
     frame.save(path, quality=92)
     (result,) = run(capsys, path)
-    lefts = sorted(round(f["BoundingBox"]["Left"] * 1280) for f in result["FaceDetails"])
-    assert len(lefts) == 2
-    assert abs(lefts[0] - 150) < 40
-    assert abs(lefts[1] - 800) < 40
+    boxes = sorted((f["BoundingBox"] for f in result["FaceDetails"]), key=lambda box: box["Left"])
+    assert len(boxes) == 2
+    for box, (left, top, side) in zip(boxes, [(150, 200, 180), (800, 250, 240)], strict=True):
+        centre_x, centre_y = (box["Left"] + box["Width"] / 2) * 1280, (box["Top"] + box["Height"] / 2) * 720
+        assert left < centre_x < left + side
+        assert top < centre_y < top + side
+        assert 0.4 * side < box["Width"] * 1280 < side
     assert all(f["Classified"] for f in result["FaceDetails"])
 
 
-def test_without_the_scan_a_plain_image_still_analyses(shipped_model):
+def test_without_the_close_up_pass_a_plain_image_still_analyses(shipped_model):
     from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
 
-    analyzer = ImageAnalyzer(settings=AnalyzerSettings(scan_long_side=0))
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(close_up_side=0))
     buffer = io.BytesIO()
     Image.new("RGB", (640, 480), (90, 90, 90)).save(buffer, format="PNG")
     assert analyzer.analyze(buffer.getvalue()).faces == []

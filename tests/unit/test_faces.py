@@ -3,50 +3,64 @@ import pytest
 from PIL import Image
 
 from agegender.detector import Detection
-from agegender.faces import CROP_SIDE, TEMPLATE_EYE_CENTER, TEMPLATE_EYE_DISTANCE, align_face, eye_geometry
+from agegender.faces import CROP_SIDE, TEMPLATE, align_face, eye_geometry, similarity_to
+
+
+def detection_at(points, size):
+    """A detection whose five keypoints sit at the given pixel positions of a ``size`` image."""
+    return Detection((0.0, 0.0, 1.0, 1.0), 0.9, np.array(points, dtype=float) / size)
 
 
 def detection_with_eyes(right_eye, left_eye, size):
-    """A detection whose eye keypoints sit at the given pixel positions of a ``size`` image."""
-    keypoints = np.zeros((6, 2))
-    keypoints[0] = np.array(right_eye) / size
-    keypoints[1] = np.array(left_eye) / size
-    return Detection((0.0, 0.0, 1.0, 1.0), 0.9, keypoints)
+    """A detection with only its eye keypoints set."""
+    points = np.zeros((5, 2))
+    points[0], points[1] = right_eye, left_eye
+    return detection_at(points, size)
 
 
-def dots_image(size, right_eye, left_eye):
-    """White image with two black dots at the eyes, a tenth of the eye distance across."""
+def dots_image(size, points, radius):
+    """White image with a black square dot at each point."""
     pixels = np.full((size[1], size[0], 3), 255, dtype=np.uint8)
-    r = max(2, int(np.hypot(left_eye[0] - right_eye[0], left_eye[1] - right_eye[1]) / 20))
-    for x, y in (right_eye, left_eye):
-        pixels[int(y) - r : int(y) + r + 1, int(x) - r : int(x) + r + 1] = 0
+    for x, y in points:
+        pixels[int(y) - radius : int(y) + radius + 1, int(x) - radius : int(x) + radius + 1] = 0
     return Image.fromarray(pixels)
 
 
-def dark_centroids(crop):
+def dot_centroids(crop, near):
+    """Centroid of the dark pixels nearest each of ``near`` (crop pixels)."""
     grey = np.asarray(crop.convert("L"), dtype=float)
     ys, xs = np.nonzero(grey < 60)  # the dots, not the grey fill beyond the image edge
-    left = xs < CROP_SIDE / 2
-    return np.array([xs[left].mean(), ys[left].mean()]), np.array([xs[~left].mean(), ys[~left].mean()])
+    dark = np.stack([xs, ys], axis=1).astype(float)
+    owner = np.argmin(((dark[:, None, :] - near[None]) ** 2).sum(-1), axis=1)
+    return np.array([dark[owner == i].mean(axis=0) for i in range(len(near))])
 
 
 @pytest.mark.parametrize(
-    ("right_eye", "left_eye", "size"),
+    ("scale", "degrees", "offset", "size"),
     [
-        ((300, 200), (350, 200), (640, 480)),  # level, small face
-        ((300, 200), (343, 225), (640, 480)),  # tilted 30 degrees
-        ((400, 500), (1000, 520), (1600, 1200)),  # a large face: the antialiased reduce path
+        (0.25, 0.0, (250, 150), (640, 480)),  # level, small face (50 px crop side)
+        (0.6, 30.0, (200, 100), (640, 480)),  # tilted 30 degrees
+        (4.0, -10.0, (300, 150), (1600, 1200)),  # a large face: the antialiased reduce path
     ],
 )
-def test_eyes_land_on_the_template(right_eye, left_eye, size):
-    detection = detection_with_eyes(right_eye, left_eye, size)
-    aligned = align_face(dots_image(size, right_eye, left_eye), detection)
+def test_keypoints_land_on_the_template(scale, degrees, offset, size):
+    angle = np.radians(degrees)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    points = (TEMPLATE * CROP_SIDE) @ rotation.T * scale + offset
+    radius = max(2, int(3 * scale))
+    aligned = align_face(dots_image(size, points, radius), detection_at(points, size))
     assert aligned.crop.size == (CROP_SIDE, CROP_SIDE)
-    got_right, got_left = dark_centroids(aligned.crop)
-    half = TEMPLATE_EYE_DISTANCE * CROP_SIDE / 2
-    cx, cy = TEMPLATE_EYE_CENTER[0] * CROP_SIDE, TEMPLATE_EYE_CENTER[1] * CROP_SIDE
-    np.testing.assert_allclose(got_right, [cx - half, cy], atol=2.0)
-    np.testing.assert_allclose(got_left, [cx + half, cy], atol=2.0)
+    np.testing.assert_allclose(dot_centroids(aligned.crop, TEMPLATE * CROP_SIDE), TEMPLATE * CROP_SIDE, atol=2.0)
+    assert aligned.roll_degrees == pytest.approx(degrees + np.degrees(np.arctan2(*(TEMPLATE[1] - TEMPLATE[0])[::-1])))
+
+
+def test_similarity_is_exact_for_a_similar_copy_and_least_squares_otherwise():
+    a, b, tx, ty = similarity_to(TEMPLATE, TEMPLATE * 2 + 5)
+    assert (a, b, tx, ty) == pytest.approx((2.0, 0.0, 5.0, 5.0))
+    noisy = TEMPLATE + np.array([[0.01, 0], [-0.01, 0], [0, 0], [0, 0], [0, 0]])
+    a, b, _, _ = similarity_to(TEMPLATE, noisy)
+    assert a == pytest.approx(1.0, abs=0.02)
+    assert b == pytest.approx(0.0, abs=0.02)
 
 
 def test_eye_geometry_reports_distance_and_roll():

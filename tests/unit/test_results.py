@@ -8,7 +8,7 @@ from agegender.results import SCHEMA_VERSION, face_detail, result_document
 
 
 def detection():
-    keypoints = np.array([[0.40, 0.30], [0.50, 0.31], [0.45, 0.40], [0.45, 0.45], [0.35, 0.33], [0.55, 0.34]])
+    keypoints = np.array([[0.40, 0.30], [0.50, 0.31], [0.45, 0.40], [0.41, 0.45], [0.49, 0.46]])
     return Detection((0.3, 0.2, 0.6, 0.7), 0.9876, keypoints)
 
 
@@ -23,9 +23,10 @@ def test_face_detail_in_rekognition_shape():
     assert detail["Classified"] is True
     assert detail["Pose"] == {"Roll": 5.71}
     landmarks = {lm["Type"]: (lm["X"], lm["Y"]) for lm in detail["Landmarks"]}
-    assert landmarks["eyeLeft"] == (0.40, 0.30)  # the viewer's left: BlazeFace's subject-right eye
+    assert landmarks["eyeLeft"] == (0.40, 0.30)  # the viewer's left: the detector's subject-right eye
     assert landmarks["eyeRight"] == (0.50, 0.31)
-    assert set(landmarks) == {"eyeLeft", "eyeRight", "nose", "mouth", "earLeft", "earRight"}
+    assert landmarks["mouthLeft"] == (0.41, 0.45)
+    assert set(landmarks) == {"eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"}  # Rekognition's names
 
 
 def test_too_small_faces_are_reported_without_guesses():

@@ -9,7 +9,7 @@ def test_defaults_need_only_the_results_bucket(shipped_model):
     assert settings.results_bucket == "results"
     assert settings.results_prefix == "results/"
     assert settings.model_path == shipped_model
-    assert settings.analyzer.min_confidence == pytest.approx(0.6)
+    assert settings.analyzer.min_confidence == pytest.approx(0.5)
     assert settings.analyzer.age_groups.names == ("child", "teen", "adult", "senior")
     assert settings.results_topic_arn is None
     assert settings.delete_source is False
