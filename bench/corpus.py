@@ -78,6 +78,71 @@ def multipage_tiff() -> bytes:
     return _encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
 
 
+def many_page_tiff(pages: int) -> bytes:
+    """A tiny 1x1 greyscale TIFF with ``pages`` pages (about 100 bytes a page): pillow's page count walks them all."""
+    entries = 8
+    ifd_size = 2 + entries * 12 + 4
+    first_ifd = 8 + 1  # header, then one byte of pixel data (shared by every page)
+    out = bytearray(b"II*\x00" + struct.pack("<I", first_ifd) + b"\x80")
+    for page in range(pages):
+        offset = first_ifd + page * ifd_size
+        following = offset + ifd_size if page + 1 < pages else 0
+        tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+                (273, 4, 1, 8), (278, 3, 1, 1), (279, 4, 1, 1)]  # fmt: skip
+        out += struct.pack("<H", entries)
+        for tag, kind, count, value in tags:
+            out += struct.pack("<HHI", tag, kind, count) + struct.pack(
+                "<I" if kind == 4 else "<HH", *((value,) if kind == 4 else (value, 0))
+            )
+        out += struct.pack("<I", following)
+    return bytes(out)
+
+
+def many_scan_jpeg(side: int, scans: int) -> bytes:
+    """A progressive JPEG whose last scan is repeated until it has ``scans`` scans: each one re-decodes the image."""
+    data = _encode(Image.new("RGB", (side, side), (120, 90, 60)), "JPEG", progressive=True, quality=75)
+    last = data.rindex(b"\xff\xda")
+    body, end = data[last:-2], data[-2:]  # the final scan (header + entropy-coded data), then EOI
+    existing = data.count(b"\xff\xda")
+    return data[:-2] + body * max(0, scans - existing) + end
+
+
+def wide_grey(width: int, height: int, fmt: str, mode: str) -> bytes:
+    """A flat 16-bit or float greyscale image: a few KB compressed, hundreds of MB once decoded and converted."""
+    pixels = np.zeros((height, width), dtype=np.uint16 if mode == "I;16" else np.float32)
+    params = {"compression": "tiff_deflate"} if fmt == "TIFF" else {"optimize": True}
+    return _encode(Image.fromarray(pixels), fmt, **params)
+
+
+def truncated_animated_gif() -> bytes:
+    """A two-frame GIF cut inside its second frame."""
+    frames = [_scene(160, 120, seed=s).convert("P") for s in range(2)]
+    data = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    return data[: len(data) - len(data) // 4]
+
+
+def zeroed_avif() -> bytes:
+    """An AVIF whose coded image data (the ``mdat`` box) is all zeros: the decoder raises RuntimeError."""
+    data = bytearray(_encode(_scene(64, 64), "AVIF"))
+    start = data.index(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)
+    return bytes(data)
+
+
+def hostile() -> list[CorpusEntry]:
+    """Small files that cost a lot: each must get a typed error (or a correct analysis) quickly and frugally."""
+    tiff = multipage_tiff()
+    return [
+        CorpusEntry("hostile/100000-pages.tiff", many_page_tiff(100_000), None),
+        CorpusEntry("hostile/25000-scans.jpg", many_scan_jpeg(2000, 25_000), "ImageTooLarge"),
+        CorpusEntry("hostile/grey16-6300.png", wide_grey(6300, 6300, "PNG", "I;16"), None),
+        CorpusEntry("hostile/float-6324.tiff", wide_grey(6324, 6324, "TIFF", "F"), "ImageTooLarge"),
+        CorpusEntry("hostile/truncated-animated.gif", truncated_animated_gif(), None),
+        CorpusEntry("hostile/truncated-3-page.tiff", tiff[: len(tiff) * 3 // 4], None),  # the first page is whole
+        CorpusEntry("hostile/zeroed.avif", zeroed_avif(), "InvalidImageFormat"),
+    ]
+
+
 def corpus() -> list[CorpusEntry]:
     """The whole corpus (about 16 MB, most of it the one oversized upload)."""
     jpeg = _encode(_scene(), "JPEG", quality=90)

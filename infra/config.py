@@ -16,6 +16,7 @@ from typing import Any
 
 from agegender import METRICS_NAMESPACE
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
+from agegender.settings import DEFAULT_TIME_RESERVE_MS
 
 #: cdk.json / ``-c`` context key holding the overrides.
 CONTEXT_KEY = "agegender"
@@ -56,8 +57,9 @@ class PipelineConfig:
     """How long the queue and the dead-letter queue keep a message."""
     upload_expiry_days: int = 7
     """Raw uploads are deleted after this many days (privacy by design); 0 keeps them."""
-    results_expiry_days: int = 0
-    """Result JSON files are deleted after this many days; 0 keeps them."""
+    results_expiry_days: int = 90
+    """Result JSON files are deleted after this many days (they hold face boxes and apparent age and
+    gender per upload: keep them no longer than reports need); 0 keeps them."""
     key_prefix: str = ""
     """Only uploads whose key starts with this are analysed (e.g. ``cameras/``)."""
     key_suffix: str = ""
@@ -117,10 +119,22 @@ class PipelineConfig:
             found.append(f"results_prefix: {problem}")
         if not self.name.replace("-", "").isalnum() or not self.name.islower():
             found.append(f"name={self.name!r} must be lower-case letters, digits and dashes")
-        reserved = set(self.function_environment) & {"RESULTS_BUCKET", "RESULTS_PREFIX", "RESULTS_TOPIC_ARN"}
+        reserved = set(self.function_environment) & {
+            "RESULTS_BUCKET",
+            "RESULTS_PREFIX",
+            "RESULTS_TOPIC_ARN",
+            "TIME_RESERVE_MS",
+        }
         if reserved:
             found.append(f"function_environment may not set {sorted(reserved)} (the stack sets them)")
         return found
+
+    @property
+    def time_reserve_ms(self) -> int:
+        """Invocation time a message must have left to be started: the function's default, at most a
+        quarter of the timeout (a short test timeout must still let messages start).
+        """
+        return min(DEFAULT_TIME_RESERVE_MS, self.timeout_s * 1000 // 4)
 
     @property
     def visibility_timeout_s(self) -> int:
@@ -159,6 +173,7 @@ class PipelineConfig:
             "RESULTS_PREFIX": self.results_prefix,
             "DELETE_SOURCE": "true" if self.delete_source else "false",
             "NUM_THREADS": "1",
+            "TIME_RESERVE_MS": str(self.time_reserve_ms),
             "POWERTOOLS_SERVICE_NAME": self.name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             **self.function_environment,

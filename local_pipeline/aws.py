@@ -52,6 +52,10 @@ def local_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+class PortInUseError(RuntimeError):
+    """The embedded AWS cannot listen on the requested port."""
+
+
 class EmbeddedAws:
     """moto's server in a background thread of this process."""
 
@@ -64,6 +68,12 @@ class EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
 
     def __enter__(self) -> EmbeddedAws:
+        with socket.socket() as probe:  # a busy port would leave the server thread dead and the caller waiting
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise PortInUseError(f"port {self.port} on 127.0.0.1 is in use ({exc.strerror}): choose another "
+                                     "with --port") from exc  # fmt: skip
         self._server.start()
         # moto keeps its state per process, across server instances: start from an empty account.
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)

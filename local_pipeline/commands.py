@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from agegender.locations import result_key
+
 
 def _config(text: str | None) -> Any:
     from infra.config import PipelineConfig
@@ -15,32 +17,39 @@ def _config(text: str | None) -> Any:
 
 def _up(args: argparse.Namespace) -> int:
     import signal
+    import sys
     import time
+
+    from local_pipeline.aws import PortInUseError, local_environment
+    from local_pipeline.embedded import LocalPipeline
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the workers and the server as Ctrl-C does
 
     signal.signal(signal.SIGTERM, interrupt)
-
-    from local_pipeline.aws import local_environment
-    from local_pipeline.embedded import LocalPipeline
-
-    with LocalPipeline(_config(args.config), port=args.port, workers=args.workers, worker_log=args.log) as pipeline:
-        resources = pipeline.resources
-        env = " ".join(f"{k}={v}" for k, v in local_environment(resources.endpoint).items())
-        print(f"embedded AWS at {resources.endpoint}; {args.workers} worker(s); worker logs: {args.log or 'discarded'}")
-        print(resources.to_json())
-        print("\nTry, from another shell:")
-        print(f"  export {env}")
-        print(f"  aws s3 cp photo.jpg s3://{resources.input_bucket}/uploads/photo.jpg")
-        print(f"  aws s3 cp s3://{resources.results_bucket}/results/{resources.input_bucket}/uploads/photo.jpg.json -")
-        print("Ctrl-C stops.", flush=True)
-        try:
-            while all(p.poll() is None for p in pipeline.processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            return 0
-        print("a worker exited; stopping", flush=True)
+    config = _config(args.config)
+    try:
+        with LocalPipeline(config, port=args.port, workers=args.workers, worker_log=args.log) as pipeline:
+            resources = pipeline.resources
+            env = " ".join(f"{k}={v}" for k, v in local_environment(resources.endpoint).items())
+            logs = args.log or "discarded"
+            print(f"embedded AWS at {resources.endpoint}; {args.workers} worker(s); worker logs: {logs}")
+            print(resources.to_json())
+            print("\nTry, from another shell:")
+            print(f"  export {env}")
+            print(f"  aws s3 cp photo.jpg s3://{resources.input_bucket}/uploads/photo.jpg")
+            result = result_key(config.results_prefix, resources.input_bucket, "uploads/photo.jpg")
+            print(f"  aws s3 cp s3://{resources.results_bucket}/{result} -")
+            print("Ctrl-C stops.", flush=True)
+            try:
+                while all(p.poll() is None for p in pipeline.processes):
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                return 0
+            print("a worker exited; stopping", flush=True)
+            return 1
+    except PortInUseError as exc:
+        print(f"agegender local up: {exc}", file=sys.stderr)
         return 1
 
 

@@ -6,7 +6,7 @@ retries, delivering the S3 event raw (no SNS envelope) to the function.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -34,18 +34,40 @@ class Messaging(Construct):
             enable_key_rotation=True,
             description=f"{config.name}: encrypts the pipeline's SNS topics",
         )
-        for service in ("s3.amazonaws.com", "cloudwatch.amazonaws.com"):
+        stack = Stack.of(self)
+        # Each service may use the key only for its own publishers in this account: the input bucket's
+        # notifications, and this account's alarms in this region.
+        publishers = {
+            "s3.amazonaws.com": input_bucket.bucket_arn,
+            "cloudwatch.amazonaws.com": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*",
+        }
+        for service, source_arn in publishers.items():
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid=f"Allow{service.split('.')[0].capitalize()}ToPublish",
                     principals=[iam.ServicePrincipal(service)],
                     actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                     resources=["*"],  # a key policy's resource is always the key itself
-                    conditions={"StringEquals": {"aws:SourceAccount": input_bucket.stack.account}},
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": source_arn},
+                    },
                 )
             )
         self.uploads_topic = sns.Topic(
             self, "Uploads", master_key=self.key, enforce_ssl=True, display_name=f"{config.name} uploads"
+        )
+        # The notification's own statement checks only the bucket ARN, which names no account: refuse S3
+        # publishing on behalf of any other account (a same-named bucket elsewhere, after this one is deleted).
+        self.uploads_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyS3FromOtherAccounts",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.uploads_topic.topic_arn],
+                conditions={"StringNotEquals": {"aws:SourceAccount": stack.account}},
+            )
         )
         # Both queues: SSE-SQS (SNS delivers to it without key grants), TLS only, the same retention.
         queue_props = {

@@ -95,7 +95,11 @@ class ImageAnalyzer:
         }
 
     def _decode(self, data: bytes) -> decoding.DecodedImage:
-        return decoding.decode_image(data, max_bytes=self.settings.max_bytes, max_pixels=self.settings.max_pixels)
+        s = self.settings
+        budget = decoding.DecodeBudget(
+            max_bytes=s.max_bytes, max_pixels=s.max_pixels, max_decoded_bytes=decoding.MODE_BYTES["RGB"] * s.max_pixels
+        )
+        return decoding.decode_image(data, budget)
 
     def pass_shapes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         """The detector canvases for an image of ``size``: the scan, then the close-up.

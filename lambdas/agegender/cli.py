@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agegender.exceptions import AgeGenderError, InvalidPathError
+from agegender.exceptions import AgeGenderError, AnalysisFailedError, InvalidPathError
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -32,13 +32,17 @@ def _predict(args: argparse.Namespace) -> int:
         source = {"Path": path}
         try:
             try:
-                data = Path(path).read_bytes()
+                with open(path, "rb") as file:  # at most one byte over the limit: /dev/zero is not read whole
+                    data = file.read(analyzer.settings.max_bytes + 1)
             except OSError as exc:
                 raise InvalidPathError(f"cannot read {path}: {exc.strerror or exc}") from exc
             analysis = analyzer.analyze_face_crop(data) if args.no_detect else analyzer.analyze(data)
             document = result_document(source=source, model=model, image=analysis.image, faces=analysis.faces)
         except AgeGenderError as exc:
             document = result_document(source=source, model=model, error=exc)
+        except Exception as exc:  # a bug in the analysis of one file: report it and go on with the others
+            failure = AnalysisFailedError(f"the analysis failed: {type(exc).__name__}: {exc}")
+            document = result_document(source=source, model=model, error=failure)
         print(json.dumps(document), flush=True)
     return 0
 

@@ -32,6 +32,13 @@ class S3ObjectRef:
     size: int | None = None
     event_name: str | None = None
     event_time: str | None = None
+    #: S3's ordering of events on one key (hex string; absent in some emulators).
+    sequencer: str | None = None
+
+    @property
+    def is_folder_marker(self) -> bool:
+        """A zero-byte ``folder/`` object the S3 console creates: nothing to analyse."""
+        return self.key.endswith("/") and not self.size
 
 
 def _loads(text: str, what: str) -> Any:
@@ -53,6 +60,7 @@ def _record(record: dict[str, Any]) -> S3ObjectRef:
             size=obj.get("size"),
             event_name=record.get("eventName"),
             event_time=record.get("eventTime"),
+            sequencer=obj.get("sequencer"),
         )
     except (KeyError, TypeError) as exc:
         raise InvalidEventError(f"an S3 event record lacks {exc}") from exc
@@ -75,3 +83,11 @@ def parse_message_body(body: str) -> list[S3ObjectRef]:
     if not isinstance(records, list):
         raise InvalidEventError("the message is not an S3 event notification (no Records)")
     return [_record(r) for r in records if str(r.get("eventName", "ObjectCreated")).startswith("ObjectCreated")]
+
+
+def sequencer_is_newer(candidate: str, current: str) -> bool:
+    """Whether S3 sequencer ``candidate`` orders after ``current`` (same key): the shorter is right-padded
+    with zeros, then the two are compared as text, as S3's event message documentation prescribes.
+    """
+    width = max(len(candidate), len(current))
+    return candidate.upper().ljust(width, "0") > current.upper().ljust(width, "0")

@@ -43,6 +43,16 @@ class ImageTooLargeError(AgeGenderError):
     code = "ImageTooLarge"
 
 
+class DecodeBudgetExceededError(ImageTooLargeError):
+    """Decoding would take more work than the budget allows (progressive scans, the deadline)."""
+
+
+class AnalysisFailedError(AgeGenderError):
+    """The image decoded but its analysis failed unexpectedly (a bug: reported, never retried)."""
+
+    code = "AnalysisFailed"
+
+
 class InvalidPathError(AgeGenderError):
     """A local path given to the command line cannot be read."""
 

@@ -18,12 +18,19 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agegender.analyzer import ImageAnalyzer
 from agegender.classifier import AgeGenderClassifier
-from agegender.events import parse_message_body
+from agegender.events import S3ObjectRef, parse_message_body
+from agegender.exceptions import AgeGenderError
 from agegender.processor import ObjectProcessor, Outcome
 from agegender.settings import Settings
 from agegender.summary import SummaryPublisher
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class NotStartedInTimeError(AgeGenderError):
+    """Too little of the invocation is left to start this message; it returns to the queue untouched."""
+
+    code = "NotStartedInTime"
 
 
 def build_processor(settings: Settings, *, s3: Any, sns: Any | None = None) -> ObjectProcessor:
@@ -53,6 +60,8 @@ def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHand
     batch = BatchProcessor(event_type=EventType.SQS)
 
     def record_metrics(outcome: Outcome) -> None:
+        if outcome.skipped:
+            return
         metrics.add_metric(name="Images", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="Faces", unit=MetricUnit.Count, value=outcome.faces)
         if outcome.error_code:
@@ -61,6 +70,11 @@ def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHand
             metrics.add_metric(name=f"Latency.{stage}", unit=MetricUnit.Milliseconds, value=ms)
 
     def log_outcome(outcome: Outcome) -> None:
+        if outcome.skipped:
+            logger.info("skipped", extra={"bucket": outcome.source.bucket, "key": outcome.source.key,
+                                          "reason": outcome.skipped})  # fmt: skip
+            metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=1)
+            return
         log = logger.warning if outcome.error_code else logger.info
         log(
             "error result written" if outcome.error_code else "result written",
@@ -75,20 +89,37 @@ def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHand
             },
         )
 
+    invocation: dict[str, Any] = {}  # the running invocation's context
+
     def record_handler(record: SQSRecord) -> None:
-        """Process every object one message announces; raising marks the message as failed."""
+        """Process every object one message announces; raising marks the message as failed.
+
+        A message is not started when less than ``settings.time_reserve_ms`` of the invocation is
+        left: it fails fast and returns to the queue, rather than the timeout failing the whole batch.
+        """
+        clock = getattr(invocation.get("context"), "get_remaining_time_in_millis", None)  # absent in some test doubles
+        remaining = clock() if clock is not None else None
+        if remaining is not None and remaining < settings.time_reserve_ms:
+            metrics.add_metric(name="NotStartedInTime", unit=MetricUnit.Count, value=1)
+            logger.warning("not started: too little time left; the message returns to the queue",
+                           extra={"message_id": record.message_id, "remaining_ms": remaining})  # fmt: skip
+            raise NotStartedInTimeError(f"{remaining} ms left, {settings.time_reserve_ms} ms reserved")
+        current: S3ObjectRef | None = None
         try:
-            for ref in parse_message_body(record.body):
-                outcome = processor.process(ref)
+            for current in parse_message_body(record.body):
+                outcome = processor.process(current)
                 record_metrics(outcome)
                 log_outcome(outcome)
         except Exception:
-            logger.exception("message failed; it returns to the queue", extra={"message_id": record.message_id})
+            where = {"bucket": current.bucket, "key": current.key} if current else {}
+            logger.exception("message failed; it returns to the queue",
+                             extra={"message_id": record.message_id, **where})  # fmt: skip
             raise
 
     @logger.inject_lambda_context(log_event=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        invocation["context"] = context
         # Every invocation has this metric, so a batch of S3 TestEvents alone still publishes a set.
         metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
         return dict(

@@ -17,10 +17,18 @@ def prefix_problem(prefix: str) -> str | None:
     return None
 
 
+#: Folder (under the results prefix) of the results of keys too long to embed. Bucket names cannot
+#: contain "_", so no ``<prefix><bucket>/<key>.json`` result key of an upload can land in it.
+LONG_KEYS_FOLDER = "_long-keys"
+
+
 def result_key(prefix: str, source_bucket: str, source_key: str) -> str:
-    """Deterministic result key: the same object always maps to the same key (overwritten, never duplicated)."""
+    """Deterministic result key: the same object always maps to the same key (overwritten, never duplicated).
+
+    Keys too long to embed map to a hash under ``LONG_KEYS_FOLDER``, where no upload's own result can be.
+    """
     key = f"{prefix}{source_bucket}/{source_key}.json"
     if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
         return key
     digest = hashlib.sha256(f"{source_bucket}/{source_key}".encode()).hexdigest()
-    return f"{prefix}{source_bucket}/_long-keys/{digest}.json"
+    return f"{prefix}{LONG_KEYS_FOLDER}/{source_bucket}/{digest}.json"

@@ -39,17 +39,28 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+#: Rows converted at a time from wide greyscale modes: bounds the float temporaries (a 40 MP
+#: 16-bit image as one float64 array would need 320 MB per copy).
+WIDE_GREY_CHUNK_ROWS = 256
+
+
 def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
-    pixels = np.asarray(image, dtype=np.float64)
+    """16/32-bit integer or float greyscale -> 8-bit, scaled to its range, a band of rows at a time."""
+    pixels = np.asarray(image)
     if image.mode == "F":
-        lo, hi = float(np.nanmin(pixels, initial=0.0)), float(np.nanmax(pixels, initial=1.0))
-        scaled = (pixels - lo) / (hi - lo if hi > lo else 1.0) * 255.0
+        finite = pixels[np.isfinite(pixels)] if not np.isfinite(pixels).all() else pixels
+        lo, hi = float(finite.min(initial=0.0)), float(finite.max(initial=1.0))
+        offset, scale = lo, 255.0 / (hi - lo if hi > lo else 1.0)
     else:
         # 16-bit data (pillow keeps "I;16" values as 0..65535, "I" may be wider).
-        peak = 65535.0 if pixels.max(initial=0) <= 65535 else float(pixels.max())
-        scaled = pixels / peak * 255.0
-    grey = Image.fromarray(np.clip(np.rint(np.nan_to_num(scaled)), 0, 255).astype(np.uint8), mode="L")
-    return grey.convert("RGB")
+        peak = float(pixels.max(initial=0))
+        offset, scale = 0.0, 255.0 / (65535.0 if peak <= 65535 else peak)
+    grey = np.empty(pixels.shape, dtype=np.uint8)
+    for start in range(0, pixels.shape[0], WIDE_GREY_CHUNK_ROWS):
+        band = (pixels[start : start + WIDE_GREY_CHUNK_ROWS].astype(np.float32) - offset) * scale
+        np.nan_to_num(band, copy=False)
+        grey[start : start + WIDE_GREY_CHUNK_ROWS] = np.clip(np.rint(band), 0, 255)
+    return Image.fromarray(grey, mode="L").convert("RGB")
 
 
 def center_square(image: Image.Image) -> Image.Image:

@@ -9,11 +9,14 @@ from pathlib import Path
 from agegender import METRICS_NAMESPACE, SERVICE_NAME
 from agegender.analyzer import AnalyzerSettings
 from agegender.assets import DEFAULT_MODEL_PATH
+from agegender.decoding import DEFAULT_DEADLINE_S
 from agegender.exceptions import InvalidConfigurationError
 from agegender.labels import AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
 
 _ANALYZER = AnalyzerSettings()
+#: Twice the decode deadline: a message started with this much left finishes before the timeout.
+DEFAULT_TIME_RESERVE_MS = int(2 * 1000 * DEFAULT_DEADLINE_S)
 #: Variable -> (meaning, default); RESULTS_BUCKET has no default. Analyzer defaults are AnalyzerSettings'.
 VARIABLES = {
     "RESULTS_BUCKET": ("bucket the result JSON files are written to", None),
@@ -31,6 +34,10 @@ VARIABLES = {
     ),
     "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(_ANALYZER.min_eye_distance)),
     "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", _ANALYZER.age_groups.spec()),
+    "TIME_RESERVE_MS": (
+        "messages are not started with less of the invocation left (they return to the queue)",
+        str(DEFAULT_TIME_RESERVE_MS),
+    ),
     "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", SERVICE_NAME),
     "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", METRICS_NAMESPACE),
 }
@@ -49,6 +56,7 @@ class Settings:
     analyzer: AnalyzerSettings
     service_name: str = SERVICE_NAME
     metrics_namespace: str = METRICS_NAMESPACE
+    time_reserve_ms: int = DEFAULT_TIME_RESERVE_MS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -90,6 +98,7 @@ class Settings:
             problems.append(f"AGE_GROUPS: {exc}")
             groups = _ANALYZER.age_groups
         threads = int(number("NUM_THREADS", int, 1, 64))
+        reserve = int(number("TIME_RESERVE_MS", int, 0, 900_000))
         analyzer = AnalyzerSettings(
             min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
             close_up_side=int(number("DETECTION_CLOSE_UP_SIDE", int, 0, 4096)),
@@ -110,4 +119,5 @@ class Settings:
             analyzer,
             service_name=get("POWERTOOLS_SERVICE_NAME"),
             metrics_namespace=get("POWERTOOLS_METRICS_NAMESPACE"),
+            time_reserve_ms=reserve,
         )

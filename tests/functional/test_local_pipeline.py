@@ -10,14 +10,15 @@ import time
 import pytest
 
 from agegender.locations import result_key
-from bench.corpus import corpus
+from bench.corpus import corpus, hostile
 from infra.config import PipelineConfig
 from local_pipeline.aws import client, queue_depth, result_keys
 from local_pipeline.embedded import LocalPipeline
 from local_pipeline.samples import demo_samples
 
-#: Short timeouts so retries and the dead-letter queue show within seconds.
-FAST = PipelineConfig(timeout_s=1, max_receive_count=2)
+#: Short timeouts so that redeliveries come quickly (visibility 18 s), yet long enough for a batch of ten
+#: camera frames: the worker, like Lambda, starts no message with less than a quarter of the timeout left.
+FAST = PipelineConfig(timeout_s=3, max_receive_count=2)
 
 
 def wait_until(predicate, timeout_s: float, interval_s: float = 0.5) -> bool:
@@ -61,6 +62,42 @@ def test_fifty_uploads_good_and_bad_each_get_exactly_one_result(tmp_path):
     assert '"error_code":"ImageTooLarge"' in log  # typed errors are logged as well as written
     (report,) = [json.loads(line) for line in log.splitlines() if line.startswith('{"message": "worker stopped"')]
     assert report["peak_rss_mb"] < 300  # bombs, 16 MB uploads and 1920-px frames stay bounded
+
+
+@pytest.mark.slow
+@pytest.mark.network
+def test_hostile_uploads_get_typed_results_beside_good_ones_and_folder_markers_none(tmp_path):
+    """Each hostile input of the corpus, a good upload, a folder marker, and a key that tries to forge a
+    long key's result, through the local pipeline with the stack's own settings (a 60 s timeout).
+    """
+    long_key = "keys/" + "y" * 1100
+    digest_key = result_key("results/", "agegender-input", long_key).rsplit("/", 1)[-1].removesuffix(".json")
+    good = demo_samples()[0]
+    entries = [(e.key, e.data, e.expected_error) for e in hostile()]
+    entries += [(good.key, good.data, None), (long_key, good.data, None), (f"_long-keys/{digest_key}", b"", "x")]
+    with LocalPipeline(PipelineConfig(), worker_log=tmp_path / "worker.log") as pipeline:
+        resources = pipeline.resources
+        s3, sqs = client("s3", resources.endpoint), client("sqs", resources.endpoint)
+        s3.put_object(Bucket=resources.input_bucket, Key="photos/2026/", Body=b"")  # a console folder marker
+        for key, data, _ in entries:
+            s3.put_object(Bucket=resources.input_bucket, Key=key, Body=data)
+        assert wait_until(lambda: len(result_keys(s3, resources.results_bucket)) >= len(entries), timeout_s=240)
+        assert wait_until(lambda: queue_depth(sqs, resources.queue_url) == 0, timeout_s=30)
+        assert len(result_keys(s3, resources.results_bucket)) == len(entries)  # none for the folder marker
+        for key, _, expected_error in entries:
+            document = json_object(s3, resources.results_bucket, result_key("results/", resources.input_bucket, key))
+            assert document["Source"]["Key"] == key  # the forging key has its own result, not the long key's
+            if expected_error == "x":
+                assert document["Error"]["Code"] == "InvalidImageFormat"
+            elif expected_error:
+                assert document["Error"]["Code"] == expected_error, key
+            else:
+                assert document["Error"] is None, (key, document["Error"])
+        assert queue_depth(sqs, resources.dead_letter_queue_url) == 0
+    log = (tmp_path / "worker.log").read_text()
+    assert '"reason":"a zero-byte folder marker"' in log
+    (report,) = [json.loads(line) for line in log.splitlines() if line.startswith('{"message": "worker stopped"')]
+    assert report["peak_rss_mb"] < 600
 
 
 def json_object(s3, bucket: str, key: str) -> dict:

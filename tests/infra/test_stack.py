@@ -114,6 +114,28 @@ def test_topics_are_encrypted_and_tls_only(default_template):
     assert key["EnableKeyRotation"] is True
 
 
+def test_only_this_accounts_publishers_may_use_the_topic_and_its_key(default_template):
+    uploads = [p for p in resources(default_template, "AWS::SNS::TopicPolicy").values()
+               if "s3.amazonaws.com" in json.dumps(p)]  # fmt: skip
+    (statements,) = [p["Properties"]["PolicyDocument"]["Statement"] for p in uploads]
+    deny = next(s for s in statements if s.get("Sid") == "DenyS3FromOtherAccounts")
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "sns:Publish"
+    assert set(deny["Condition"]["StringNotEquals"]) == {"aws:SourceAccount"}
+    key_policy = only(default_template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
+    services = [s for s in key_policy if "Service" in s.get("Principal", {})]
+    assert {s["Principal"]["Service"] for s in services} == {"s3.amazonaws.com", "cloudwatch.amazonaws.com"}
+    for statement in services:
+        assert set(statement["Condition"]) == {"StringEquals", "ArnLike"}
+        assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
+
+
+def test_results_expire_by_default(default_template):
+    props = only(default_template, "AWS::S3::Bucket", {"LoggingConfiguration": {"LogFilePrefix": "results/"}})
+    (rule,) = props["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == PipelineConfig().results_expiry_days == 90
+
+
 def _function_statements(template: Template) -> list[dict]:
     role = Capture()
     template.has_resource_properties(

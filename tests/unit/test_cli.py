@@ -89,3 +89,23 @@ def test_the_installed_command_adds_the_local_pipeline_commands(capsys):
     usage = capsys.readouterr().out
     for command in ("predict", "local", "redrive", "demo"):
         assert command in usage
+
+
+def test_predict_reads_no_more_than_the_limit_and_goes_on_after_bad_files(capsys, shipped_model, tmp_path):
+    good = tmp_path / "good.png"
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(good)
+    results = run(capsys, "/dev/zero", tmp_path / "missing.jpg", good)
+    assert [r["Error"]["Code"] if r["Error"] else None for r in results] == ["ImageTooLarge", "InvalidPath", None]
+
+
+def test_local_up_on_a_busy_port_says_so_and_exits(capsys):
+    import socket
+
+    from local_pipeline.cli import main as installed_main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert installed_main(["local", "up", "--port", str(port)]) == 1
+    assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err

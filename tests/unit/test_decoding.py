@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.decoding import decode_image
+from agegender.decoding import DecodeBudget, decode_image
 from agegender.exceptions import ImageTooLargeError, InvalidImageFormatError
 
 
@@ -75,7 +75,7 @@ def test_exif_orientation_is_applied():
 
 
 def test_large_jpegs_decode_at_reduced_scale_but_report_their_size():
-    decoded = decode_image(encode(photo(4000, 3000), "JPEG"), decode_side=1000)
+    decoded = decode_image(encode(photo(4000, 3000), "JPEG"), DecodeBudget(decode_side=1000))
     assert 1000 <= max(decoded.image.size) < 4000
     assert (decoded.width, decoded.height) == (4000, 3000)
 
@@ -99,10 +99,10 @@ def test_bad_bytes_are_invalid_image_format(data, message):
 
 def test_limits():
     with pytest.raises(ImageTooLargeError, match="bytes"):
-        decode_image(encode(photo(), "PNG"), max_bytes=100)
+        decode_image(encode(photo(), "PNG"), DecodeBudget(max_bytes=100))
     with pytest.raises(ImageTooLargeError, match="decompression bomb"):
         decode_image(png_declaring(30000, 30000))  # caught by pillow's own guard while opening
     with pytest.raises(ImageTooLargeError, match="8000x8000"):
         decode_image(png_declaring(8000, 8000))  # under pillow's guard (89 MP), over ours (40 MP)
     with pytest.raises(ImageTooLargeError, match="pixels"):
-        decode_image(encode(photo(), "PNG"), max_pixels=1000)
+        decode_image(encode(photo(), "PNG"), DecodeBudget(max_pixels=1000))

@@ -32,6 +32,7 @@ EXPECTED = S3ObjectRef(
     size=53211,
     event_name="ObjectCreated:Put",
     event_time="2026-11-23T08:00:00.000Z",
+    sequencer="0055AED6DCD90281E5",
 )
 
 
@@ -63,3 +64,19 @@ def test_each_record_is_decoded_on_its_own():
 def test_anything_else_is_a_poison_message(body):
     with pytest.raises(InvalidEventError):
         parse_message_body(body)
+
+
+def test_sequencers_compare_after_right_padding():
+    from agegender.events import sequencer_is_newer
+
+    assert sequencer_is_newer("0055AED6DCD90281E6", "0055AED6DCD90281E5")
+    assert not sequencer_is_newer("0055AED6DCD90281E5", "0055AED6DCD90281E5")
+    assert sequencer_is_newer("0055AED6DCD90281E51", "0055AED6DCD90281E5")  # ...E5 is ...E50
+    assert not sequencer_is_newer("0055AED6DCD90281", "0055AED6DCD90281E5")
+    assert sequencer_is_newer("0055aed6dcd90281f0", "0055AED6DCD90281E5")  # case does not matter
+
+
+def test_folder_markers_are_recognised():
+    assert S3ObjectRef("b", "photos/", size=0).is_folder_marker
+    assert not S3ObjectRef("b", "photos/", size=12).is_folder_marker
+    assert not S3ObjectRef("b", "photos/x.jpg", size=0).is_folder_marker
