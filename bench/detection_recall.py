@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from agegender.analyzer import AnalyzerSettings, ImageAnalyzer
+from agegender.classifier import AgeGenderClassifier
 from bench import REPO_ROOT
 from training.dataset import iter_files, parse_name, split_of
 from training.options import DEFAULT_DATA
@@ -51,12 +52,12 @@ def alternating_background(rng: np.random.Generator, index: int, width: int, hei
     return Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(40, 220, 3)))
 
 
-def load_test_faces(data: Path, count: int) -> list[tuple[Image.Image, int]]:
-    """``count`` test-split faces (image, gender label), in archive order."""
+def load_test_faces(data: Path, count: int, split: str = "test") -> list[tuple[Image.Image, int]]:
+    """``count`` faces of ``split`` (image, gender label), in archive order."""
     faces = []
     for name, blob in iter_files(data / "UTKFace.tar.gz" if data.is_dir() else data):
         label = parse_name(name)
-        if label is not None and split_of(name) == "test":
+        if label is not None and split_of(name) == split:
             faces.append((Image.open(io.BytesIO(blob)).convert("RGB"), label.gender))
             if len(faces) == count:
                 break
@@ -83,11 +84,14 @@ def run(
     data: Path,
     settings: AnalyzerSettings | None = None,
     sides: tuple[int, int] = (30, 200),
+    split: str = "test",
+    model: Path | None = None,
 ) -> dict[str, object]:
-    """Paste test faces into frames, detect, and score recall, false detections, duplicates and gender."""
+    """Paste faces into frames, detect, and score recall, false detections, duplicates and gender."""
     rng = np.random.default_rng(seed)
-    analyzer = ImageAnalyzer(settings=settings or AnalyzerSettings())
-    faces = load_test_faces(data, frames * 4)
+    classifier = AgeGenderClassifier(model) if model else None
+    analyzer = ImageAnalyzer(classifier, settings=settings or AnalyzerSettings())
+    faces = load_test_faces(data, frames * 4, split)
     cursor = 0
     truth_total, found, false_detections, duplicates, detections_total = 0, 0, 0, 0, 0
     by_size = {f"{lo}-{hi}px": [0, 0] for lo, hi in SIZE_BUCKETS if lo < sides[1] and hi > sides[0]}
@@ -167,6 +171,7 @@ def run(
         },
         "analyze_ms_median": float(np.median(detect_ms)),
         "detector": analyzer.model_info["Detector"],
+        "classifier": analyzer.model_info["Version"],
     }
 
 
@@ -180,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--close-up-side", type=int, default=AnalyzerSettings.close_up_side, help="0 = no close-up")
     parser.add_argument("--min-side", type=int, default=30, help="smallest face (px)")
     parser.add_argument("--max-side", type=int, default=200, help="largest face (px), at most 700")
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"], help="whose faces")
+    parser.add_argument("--model", type=Path, default=None, help="classifier .tflite (default: the shipped one)")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "detection_recall.json")
     args = parser.parse_args(argv)
     if not 0 < args.min_side <= args.max_side <= 700:
@@ -189,7 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         "min_score": args.min_score,
         "close_up_side": args.close_up_side,
         "face_sides": [args.min_side, args.max_side],
-        **run(args.frames, args.seed, args.data, settings, sides=(args.min_side, args.max_side)),
+        "split": args.split,
+        **run(
+            args.frames,
+            args.seed,
+            args.data,
+            settings,
+            sides=(args.min_side, args.max_side),
+            split=args.split,
+            model=args.model,
+        ),
     }
     for key, value in report.items():
         print(f"{key:40s} {value}")

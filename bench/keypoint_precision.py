@@ -6,8 +6,8 @@ UTKFace test-split faces are pasted at several sizes into 1280x720 frames (plain
 textured backgrounds, alternately). The reference eyes are the detector's on the original
 crop (how ``bench.eye_template`` measures the alignment template); each pass's error is the
 larger eye-point distance from the reference, as a fraction of the reference eye distance.
-The passes: the scan canvas the analyzer picks for the frame, the close-up canvas, and the
-analyzer's merged detections (what the crop is made from). ``box px`` is the median face box
+The passes: the scan canvas the analyzer picks for the frame, the optional 320 px close-up
+pass, and the two merged as the analyzer merges them when the close-up pass is on. ``box px`` is the median face box
 side in that pass's input. Needs the UTKFace archive.
 """
 
@@ -21,19 +21,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from agegender.analyzer import ImageAnalyzer, fit_scale
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer, fit_scale
 from bench import REPO_ROOT
 from bench.detection_recall import alternating_background, load_test_faces
 from training.options import DEFAULT_DATA
 
 SIDES = (40, 80, 150, 250, 350, 500)
+#: The optional close-up pass compared with the scan (the analyzer's default is the scan alone).
+CLOSE_UP_SIDE = 320
 WIDTH, HEIGHT = 1280, 720
 
 
 def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
     """Eye-point error against the known eye positions, per detector pass and face size."""
     rng = np.random.default_rng(seed)
-    analyzer = ImageAnalyzer()
+    analyzer = ImageAnalyzer(settings=AnalyzerSettings(close_up_side=CLOSE_UP_SIDE))
     detector = analyzer.detector
     assert detector is not None
     scan, close_up = analyzer.pass_shapes((WIDTH, HEIGHT))
@@ -43,7 +45,7 @@ def run(count: int, seed: int, data: Path) -> list[dict[str, object]]:
             lambda im: detector.detect(im, close_up),
             fit_scale((WIDTH, HEIGHT), close_up),
         ),
-        "merged (analyzer)": (analyzer.detect, fit_scale((WIDTH, HEIGHT), scan)),
+        "merged (both passes)": (analyzer.detect, fit_scale((WIDTH, HEIGHT), scan)),
     }
     errors: dict[tuple[str, int], list[float]] = {(name, side): [] for name in passes for side in SIDES}
     boxes: dict[tuple[str, int], list[float]] = {key: [] for key in errors}

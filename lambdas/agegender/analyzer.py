@@ -26,9 +26,11 @@ class AnalyzerSettings:
     #: with 7 false detections, 0.45 98.8% with 2, 0.5 98.6% with 1, 0.6 98.2% with none
     #: (OpenCV's demo default, 0.9, loses small faces).
     min_confidence: float = 0.5
-    #: Side of the close-up pass: the whole image fitted into this square, for faces that fill
-    #: much of it (the scan's largest stride sees faces up to about half its canvas). 0 turns it off.
-    close_up_side: int = 320
+    #: Side of an optional second pass, the whole image fitted into this shipped square. Off: on
+    #: 150-700 px faces in 1280x720 frames the scan alone found 100% (python -m bench.detection_recall
+    #: --min-side 150 --max-side 700 --close-up-side 0), as it did faces filling a portrait photo;
+    #: the pass cost about 9 ms a frame.
+    close_up_side: int = 0
     #: Detections of two passes are the same face when their boxes overlap this much (IoU), or when
     #: one lies mostly (``merge_containment``) inside the other.
     merge_iou: float = 0.3
@@ -102,22 +104,22 @@ class ImageAnalyzer:
         return decoding.decode_image(data, budget)
 
     def pass_shapes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
-        """The detector canvases for an image of ``size``: the scan, then the close-up.
+        """The detector canvases for an image of ``size``: the scan, then the optional close-up pass.
 
-        The scan is the shipped canvas that holds the image largest (never enlarged), the smaller
-        canvas on a tie; it is skipped where the close-up already sees the image as large.
+        The scan is the shipped canvas that holds the image largest (never enlarged), the smallest
+        such canvas on a tie: a 1280x720 frame goes into 1024x576, a 200x200 crop into 320x320.
+        The close-up pass (``close_up_side``) adds the whole image at that square size where the
+        scan saw it larger.
         """
         if self.detector is None:
             return []
+        shapes = self.detector.spec.shapes
+        scan = max(shapes, key=lambda shape: (fit_scale(size, shape), -shape[0] * shape[1]))
+        passes = [scan]
         close_up = (self.settings.close_up_side, self.settings.close_up_side)
-        scans = self.detector.spec.scan_shapes
-        scan = max(scans, key=lambda shape: (fit_scale(size, shape), -shape[0] * shape[1]))
-        shapes = []
-        if not self.settings.close_up_side or fit_scale(size, scan) > fit_scale(size, close_up):
-            shapes.append(scan)
-        if self.settings.close_up_side:
-            shapes.append(close_up)
-        return shapes
+        if self.settings.close_up_side and close_up != scan and fit_scale(size, scan) > fit_scale(size, close_up):
+            passes.append(close_up)
+        return passes
 
     def detect(self, image: Image.Image) -> list[Detection]:
         """Faces from every pass, highest score first, each reported once.

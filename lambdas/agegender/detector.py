@@ -44,12 +44,6 @@ class DetectorSpec:
     #: The (width, height) input shapes shipped as files; each a multiple of the largest stride.
     shapes: tuple[tuple[int, int], ...]
 
-    @property
-    def scan_shapes(self) -> tuple[tuple[int, int], ...]:
-        """The shapes for scanning whole images: those with the largest long side."""
-        longest = max(max(shape) for shape in self.shapes)
-        return tuple(shape for shape in self.shapes if max(shape) == longest)
-
     def filename(self, width: int, height: int) -> str:
         """``yunet_n_1024x576.tflite``."""
         return f"{self.stem}_{width}x{height}.tflite"
