@@ -106,7 +106,10 @@ class FaceDataset:
         return len(self.ages)
 
     def subset(self, split: str) -> FaceDataset:
-        mask = self.splits == split
+        return self.subset_mask(self.splits == split)
+
+    def subset_mask(self, mask: np.ndarray) -> FaceDataset:
+        """The rows where ``mask`` is true."""
         return FaceDataset(
             self.images[mask],
             self.ages[mask],
@@ -191,8 +194,15 @@ def load_faces(
     return dataset
 
 
+#: Name suffix of the extra training rows that are camera views of a face (``training.detector_crops``).
+VIEW_SUFFIX = "#view"
+
+
 def label_summary(dataset: FaceDataset) -> dict[str, object]:
-    """Counts per split, gender and race, and the age histogram, for reports."""
+    """Counts per split, gender and race, and the age histogram, for reports (faces, not their extra views)."""
+    views = np.char.find(dataset.names.astype(str), VIEW_SUFFIX) >= 0
+    if views.any():
+        return {**label_summary(dataset.subset_mask(~views)), "detector_views": int(views.sum())}
     return {
         "faces": len(dataset),
         "splits": {s: int((dataset.splits == s).sum()) for s in SPLITS},

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         args,
         train_seconds=earlier.get("train_wall_seconds"),
         command=earlier.get("command") or " ".join(["python -m training.export", *args_list]),
+        hyperparameters=earlier.get("hyperparameters"),  # the training run's, not this command's defaults
     )
     return 0
 

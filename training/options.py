@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--test_fraction", type=float, default=0.1)
     hp.add_argument("--max_images", type=int, default=0, help="0 = all; a small number for smoke runs")
     hp.add_argument(
+        "--detector_views",
+        type=int,
+        default=0,
+        help="add N camera views of each training face, cropped by the runtime's detector (training.detector_crops)",
+    )
+    hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
     )
     hp.add_argument("--representative_images", type=int, default=500, help="int8 calibration images")

@@ -45,8 +45,46 @@ def load_data(args: argparse.Namespace) -> FaceDataset:
     )
     if args.max_images:
         data = data.head(args.max_images)
+    if args.detector_views:
+        data = with_detector_views(data, args)
     log.info("faces: %s", label_summary(data))
     return data
+
+
+def with_detector_views(data: FaceDataset, args: argparse.Namespace) -> FaceDataset:
+    """``data`` plus ``--detector_views`` runtime crops of each training face, as more training rows."""
+    import hashlib
+
+    import numpy as np
+
+    from agegender.detector import YUNET_N
+    from training.dataset import VIEW_SUFFIX, FaceDataset, find_source, iter_files
+    from training.detector_crops import cache_key, detector_views
+
+    train_names = set(data.subset("train").names.tolist())
+    names_digest = hashlib.sha256("\n".join(sorted(train_names)).encode()).hexdigest()[:16]
+    source = find_source(args.train)
+    detector = f"{YUNET_N.name} {YUNET_N.version}"
+    settings = f"{args.input_size}|{args.detector_views}|{args.seed}|{names_digest}|{detector}"
+    cache = args.cache_dir / cache_key(source, settings)
+    views = detector_views(
+        ((name, blob) for name, blob in iter_files(source) if name in train_names),
+        args.input_size,
+        views=args.detector_views,
+        seed=args.seed,
+        cache=cache,
+    )
+    log.info("detector views: %d added, %d training faces without a detection", len(views.names), len(views.misses))
+    row = {name: i for i, name in enumerate(data.names.tolist())}
+    index = np.array([row[name] for name in views.names.tolist()], dtype=np.int64)
+    return FaceDataset(
+        images=np.concatenate([data.images, views.images]),
+        ages=np.concatenate([data.ages, data.ages[index]]),
+        genders=np.concatenate([data.genders, data.genders[index]]),
+        races=np.concatenate([data.races, data.races[index]]),
+        names=np.concatenate([data.names, np.char.add(views.names.astype(str), VIEW_SUFFIX)]),
+        splits=np.concatenate([data.splits, data.splits[index]]),
+    )
 
 
 def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()) -> keras.Model:
@@ -118,6 +156,7 @@ def export_and_report(
     *,
     train_seconds: float | None,
     command: str | None,
+    hyperparameters: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Export (SavedModel + TFLite), check parity, evaluate the shipped variant, write ``run.json``, ship."""
     import numpy as np
@@ -143,7 +182,8 @@ def export_and_report(
     shipped = result.tflite[result.shipped]
     summary: dict[str, object] = {
         "command": command,
-        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "hyperparameters": hyperparameters
+        or {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "train_wall_seconds": None if train_seconds is None else round(train_seconds, 1),
         "parameters": int(model.count_params()),
         "tflite_bytes": {q: p.stat().st_size for q, p in result.tflite.items()},
