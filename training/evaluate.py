@@ -38,6 +38,31 @@ def _gender_report(truth: np.ndarray, predicted: np.ndarray) -> dict[str, object
     return {"labels": list(labels.GENDERS), "confusion_matrix": matrix.tolist(), "per_class": per_class}
 
 
+#: Confidence bins (0.5-1.0) of the gender reliability table and its expected calibration error.
+CALIBRATION_BINS = 10
+
+
+def gender_calibration(p_female: np.ndarray, true_genders: np.ndarray, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
+    """How well ``Gender.Confidence`` means what it says: per confidence bin, the share of faces, their mean
+    confidence and their accuracy, and the expected calibration error (the share-weighted gap).
+    """
+    p = np.asarray(p_female, dtype=np.float64)
+    confidence = np.maximum(p, 1 - p)
+    correct = (p >= 0.5).astype(int) == np.asarray(true_genders, dtype=int)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, error = [], 0.0
+    for b in range(bins):
+        mask = index == b
+        if not mask.any():
+            continue
+        share, mean_conf, accuracy = float(mask.mean()), float(confidence[mask].mean()), float(correct[mask].mean())
+        error += share * abs(accuracy - mean_conf)
+        table.append({"from": float(edges[b]), "to": float(edges[b + 1]), "share": share,
+                      "mean_confidence": mean_conf, "accuracy": accuracy})  # fmt: skip
+    return {"expected_calibration_error": error, "bins": table}
+
+
 def compute_metrics(
     true_ages: np.ndarray,
     true_genders: np.ndarray,
@@ -75,6 +100,7 @@ def compute_metrics(
         "faces": int(np.size(truth_age)),
         "gender_accuracy": float(correct.mean()),
         "gender": _gender_report(true_genders, pred_gender),
+        "gender_calibration": gender_calibration(p_female, true_genders),
         "age_mae": float(abs_err.mean()),
         "age_median_abs_error": float(np.median(abs_err)),
         "age_bias": float((pred_ages - truth_age).mean()),

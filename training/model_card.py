@@ -179,6 +179,16 @@ def render(models: Path, latency_json: Path | None) -> str:
                 ],
                 ["AgeRange covers the true age", _pct(metrics.get("age_range_coverage", float("nan")))],
                 ["gender accuracy gap between races", f"{metrics['race_gender_accuracy_gap']:.1f} points"],
+                *(
+                    [
+                        [
+                            "gender calibration error (ECE, 10 confidence bins)",
+                            _pct(calibration["expected_calibration_error"]),
+                        ]
+                    ]
+                    if (calibration := metrics.get("gender_calibration"))
+                    else []
+                ),
             ],
         ),
         "",

@@ -60,3 +60,17 @@ def test_plots_are_written(hand_made, tmp_path):
         "sample_predictions.png", "training_curves.png",
     }  # fmt: skip
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in written)
+
+
+def test_gender_calibration_bins_confidence_and_weights_the_gaps():
+    from training.evaluate import gender_calibration
+
+    # Four faces at 0.9 confidence (three right) and two at 0.55 (both right).
+    p_female = np.array([0.9, 0.9, 0.1, 0.1, 0.55, 0.45])
+    truth = np.array([1, 0, 0, 0, 1, 0])
+    report = gender_calibration(p_female, truth)
+    high, low = report["bins"][-1], report["bins"][0]
+    assert (high["share"], high["accuracy"]) == (pytest.approx(4 / 6), 0.75)
+    assert (low["share"], low["accuracy"]) == (pytest.approx(2 / 6), 1.0)
+    expected = 4 / 6 * abs(0.75 - 0.9) + 2 / 6 * abs(1.0 - 0.55)
+    assert report["expected_calibration_error"] == pytest.approx(expected)
