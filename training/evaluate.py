@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageFilter
 
 from agegender import labels
 from agegender.classifier import AgeGenderClassifier
@@ -61,6 +64,34 @@ def gender_calibration(p_female: np.ndarray, true_genders: np.ndarray, bins: int
         table.append({"from": float(edges[b]), "to": float(edges[b + 1]), "share": share,
                       "mean_confidence": mean_conf, "accuracy": accuracy})  # fmt: skip
     return {"expected_calibration_error": error, "bins": table}
+
+
+def _jpeg(image: Image.Image, quality: int = 75) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(buffer).convert("RGB")
+
+
+#: Small changes a photo goes through between camera and Lambda; a stable classifier keeps its decision.
+PERTURBATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "jpeg_q75": _jpeg,
+    "half_size": lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.BILINEAR).resize(
+        im.size, Image.Resampling.BILINEAR
+    ),
+    "blur_1px": lambda im: im.filter(ImageFilter.GaussianBlur(1)),
+}
+
+
+def gender_flip_rates(classifier: AgeGenderClassifier, inputs: np.ndarray) -> dict[str, float]:
+    """Share of faces whose gender decision changes when the model input is JPEG-75, halved and
+    enlarged back, or blurred by 1 px (each alone).
+    """
+    base = classifier.predict_inputs(inputs).p_female >= 0.5
+    rates = {}
+    for name, perturb in PERTURBATIONS.items():
+        changed = np.stack([np.asarray(perturb(Image.fromarray(face)), dtype=np.uint8) for face in inputs])
+        rates[name] = float(np.mean((classifier.predict_inputs(changed).p_female >= 0.5) != base))
+    return rates
 
 
 def compute_metrics(
@@ -256,6 +287,7 @@ def evaluate_tflite(
     metrics = compute_metrics(
         dataset.ages, dataset.genders, dataset.races, prediction.p_female, prediction.age, prediction.age_std
     )
+    metrics["gender_flip_rate"] = gender_flip_rates(classifier, dataset.images)
     metrics["model"] = {
         "file": model_path.name,
         "bytes": model_path.stat().st_size,

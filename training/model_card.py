@@ -189,6 +189,16 @@ def render(models: Path, latency_json: Path | None) -> str:
                     if (calibration := metrics.get("gender_calibration"))
                     else []
                 ),
+                *(
+                    [
+                        [
+                            "gender decisions changed by JPEG-75 / half size / 1 px blur",
+                            " / ".join(_pct(flips[k]) for k in ("jpeg_q75", "half_size", "blur_1px")),
+                        ]
+                    ]
+                    if (flips := metrics.get("gender_flip_rate"))
+                    else []
+                ),
             ],
         ),
         "",

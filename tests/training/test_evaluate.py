@@ -74,3 +74,21 @@ def test_gender_calibration_bins_confidence_and_weights_the_gaps():
     assert (low["share"], low["accuracy"]) == (pytest.approx(2 / 6), 1.0)
     expected = 4 / 6 * abs(0.75 - 0.9) + 2 / 6 * abs(1.0 - 0.55)
     assert report["expected_calibration_error"] == pytest.approx(expected)
+
+
+def test_flip_rates_count_changed_decisions_per_perturbation():
+    from types import SimpleNamespace
+
+    from training.evaluate import PERTURBATIONS, gender_flip_rates
+
+    class Brightness:
+        """P(female) is the mean of the top-left pixel block: blur and resizing move it, JPEG barely."""
+
+        def predict_inputs(self, inputs):
+            return SimpleNamespace(p_female=inputs[:, :4, :4].mean(axis=(1, 2, 3)) / 255.0)
+
+    flat = np.full((3, 32, 32, 3), 200, dtype=np.uint8)
+    assert gender_flip_rates(Brightness(), flat) == dict.fromkeys(PERTURBATIONS, 0.0)
+    edge = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    edge[:, :4, :4] = 140  # just over 0.5 in its corner: blurring pulls it under
+    assert gender_flip_rates(Brightness(), edge)["blur_1px"] == 1.0
