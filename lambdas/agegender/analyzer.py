@@ -10,7 +10,7 @@ from PIL import Image
 
 from agegender import decoding
 from agegender.classifier import AgeGenderClassifier
-from agegender.detector import KEYPOINTS, YUNET_N, Detection, FaceDetector, overlaps
+from agegender.detector import DEFAULT_MIN_SCORE, KEYPOINTS, YUNET_N, Detection, FaceDetector, same_face
 from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.preprocessing import prepare_faces
@@ -21,20 +21,13 @@ from agegender.results import face_detail
 class AnalyzerSettings:
     """Thresholds and limits; the Lambda reads them from its environment."""
 
-    #: YuNet score (sqrt(cls x obj)) at or above which a candidate is a face. On 200 camera-like
-    #: frames of 510 unseen faces (python -m bench.detection_recall --min-score N): 0.4 found 98.8%
-    #: with 7 false detections, 0.45 98.8% with 2, 0.5 98.6% with 1, 0.6 98.2% with none
-    #: (OpenCV's demo default, 0.9, loses small faces).
-    min_confidence: float = 0.5
+    #: Detection score threshold (``agegender.detector.DEFAULT_MIN_SCORE`` says how it was chosen).
+    min_confidence: float = DEFAULT_MIN_SCORE
     #: Side of an optional second pass, the whole image fitted into this shipped square. Off: on
     #: 150-700 px faces in 1280x720 frames the scan alone found 100% (python -m bench.detection_recall
     #: --min-side 150 --max-side 700 --close-up-side 0), as it did faces filling a portrait photo;
     #: the pass cost about 9 ms a frame.
     close_up_side: int = 0
-    #: Detections of two passes are the same face when their boxes overlap this much (IoU), or when
-    #: one lies mostly (``merge_containment``) inside the other.
-    merge_iou: float = 0.3
-    merge_containment: float = 0.7
     min_eye_distance: float = DEFAULT_MIN_EYE_DISTANCE
     age_groups: AgeGroupTable = field(default=DEFAULT_AGE_GROUPS)
     max_bytes: int = decoding.DEFAULT_MAX_BYTES
@@ -54,17 +47,6 @@ def fit_scale(size: tuple[int, int], canvas: tuple[int, int]) -> float:
     return min(1.0, canvas[0] / size[0], canvas[1] / size[1])
 
 
-def same_face(a: Detection, b: Detection, iou_threshold: float, containment: float) -> bool:
-    """Whether two detections from different passes are one face: overlapping boxes, or one inside the other."""
-    if overlaps(a, b, iou_threshold):
-        return True
-    left, top = max(a.box[0], b.box[0]), max(a.box[1], b.box[1])
-    right, bottom = min(a.box[2], b.box[2]), min(a.box[3], b.box[3])
-    inter = max(0.0, right - left) * max(0.0, bottom - top)
-    smaller = min(a.width * a.height, b.width * b.height)
-    return smaller > 0 and inter / smaller >= containment
-
-
 class ImageAnalyzer:
     """Holds the models (load once per process) and analyses images."""
 
@@ -78,6 +60,10 @@ class ImageAnalyzer:
     ) -> None:
         self.settings = settings or AnalyzerSettings()
         self.classifier = classifier or AgeGenderClassifier()
+        s = self.settings
+        self.budget = decoding.DecodeBudget(
+            max_bytes=s.max_bytes, max_pixels=s.max_pixels, max_decoded_bytes=decoding.MODE_BYTES["RGB"] * s.max_pixels
+        )
         threads = self.classifier.model.num_threads  # one thread setting for every model
         self.detector: FaceDetector | None = None
         if detect_faces:
@@ -97,11 +83,7 @@ class ImageAnalyzer:
         }
 
     def _decode(self, data: bytes) -> decoding.DecodedImage:
-        s = self.settings
-        budget = decoding.DecodeBudget(
-            max_bytes=s.max_bytes, max_pixels=s.max_pixels, max_decoded_bytes=decoding.MODE_BYTES["RGB"] * s.max_pixels
-        )
-        return decoding.decode_image(data, budget)
+        return decoding.decode_image(data, self.budget)
 
     def pass_shapes(self, size: tuple[int, int]) -> list[tuple[int, int]]:
         """The detector canvases for an image of ``size``: the scan, then the optional close-up pass.
@@ -124,20 +106,18 @@ class ImageAnalyzer:
     def detect(self, image: Image.Image) -> list[Detection]:
         """Faces from every pass, highest score first, each reported once.
 
-        A detection that overlaps or lies mostly inside one already kept is the same face (within
-        a pass, a large face is sometimes found twice, whole and in part). Passes run in order,
-        the scan first, so a face found by both keeps the scan's detection, seen at the higher
+        Each pass's detections are distinct faces already (the detector's NMS); passes run in order,
+        the scan first, and a later pass adds only faces that are not the same face (the detector's
+        rule) as one kept, so a face found by both keeps the scan's detection, seen at the higher
         resolution: its eye points are as precise or better at every face size
         (``python -m bench.keypoint_precision``).
         """
         if self.detector is None:
             return []
-        s = self.settings
         faces: list[Detection] = []
         for shape in self.pass_shapes(image.size):
-            for face in self.detector.detect(image, shape):  # highest score first
-                if not any(same_face(face, kept, s.merge_iou, s.merge_containment) for kept in faces):
-                    faces.append(face)
+            found = self.detector.detect(image, shape)
+            faces += [face for face in found if not any(same_face(face, kept) for kept in faces)]
         return sorted(faces, key=lambda face: -face.score)
 
     def analyze(self, data: bytes) -> Analysis:

@@ -89,15 +89,14 @@ def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHand
             },
         )
 
-    invocation: dict[str, Any] = {}  # the running invocation's context
-
-    def record_handler(record: SQSRecord) -> None:
+    def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
         """Process every object one message announces; raising marks the message as failed.
 
         A message is not started when less than ``settings.time_reserve_ms`` of the invocation is
         left: it fails fast and returns to the queue, rather than the timeout failing the whole batch.
+        (Powertools passes the invocation's context to a record handler that takes ``lambda_context``.)
         """
-        clock = getattr(invocation.get("context"), "get_remaining_time_in_millis", None)  # absent in some test doubles
+        clock = getattr(lambda_context, "get_remaining_time_in_millis", None)  # absent in some test doubles
         remaining = clock() if clock is not None else None
         if remaining is not None and remaining < settings.time_reserve_ms:
             metrics.add_metric(name="NotStartedInTime", unit=MetricUnit.Count, value=1)
@@ -119,7 +118,6 @@ def create_handler(processor: ObjectProcessor, settings: Settings) -> LambdaHand
     @logger.inject_lambda_context(log_event=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        invocation["context"] = context
         # Every invocation has this metric, so a batch of S3 TestEvents alone still publishes a set.
         metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
         return dict(

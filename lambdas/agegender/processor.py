@@ -93,10 +93,10 @@ class ObjectProcessor:
         key = result_key(self.results_prefix, ref.bucket, ref.key)
         if ref.is_folder_marker:
             return Outcome(ref, key, 0, None, None, skipped="a zero-byte folder marker")
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
         if ref.sequencer and (written := self._result_sequencer(key)) and sequencer_is_newer(written, ref.sequencer):
             return Outcome(ref, key, 0, None, None, skipped=f"a newer event's result is written ({written})")
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
         source = {"Bucket": ref.bucket, "Key": ref.key, "VersionId": ref.version_id, "ETag": ref.etag,
                   "Size": ref.size, "Sequencer": ref.sequencer}  # fmt: skip
         model = self.analyzer.model_info

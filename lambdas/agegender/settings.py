@@ -10,6 +10,7 @@ from agegender import METRICS_NAMESPACE, SERVICE_NAME
 from agegender.analyzer import AnalyzerSettings
 from agegender.assets import DEFAULT_MODEL_PATH
 from agegender.decoding import DEFAULT_DEADLINE_S
+from agegender.detector import YUNET_N
 from agegender.exceptions import InvalidConfigurationError
 from agegender.labels import AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
@@ -99,9 +100,13 @@ class Settings:
             groups = _ANALYZER.age_groups
         threads = int(number("NUM_THREADS", int, 1, 64))
         reserve = int(number("TIME_RESERVE_MS", int, 0, 900_000))
+        close_up_side = int(number("DETECTION_CLOSE_UP_SIDE", int, 0, 4096))
+        squares = sorted(width for width, height in YUNET_N.shapes if width == height)
+        if close_up_side and close_up_side not in squares:
+            problems.append(f"DETECTION_CLOSE_UP_SIDE={close_up_side} must be 0 or a shipped square input: {squares}")
         analyzer = AnalyzerSettings(
             min_confidence=number("MIN_FACE_CONFIDENCE", float, 0, 100) / 100.0,
-            close_up_side=int(number("DETECTION_CLOSE_UP_SIDE", int, 0, 4096)),
+            close_up_side=close_up_side,
             min_eye_distance=number("MIN_EYE_DISTANCE_PX", float, 0),
             age_groups=groups,
             max_bytes=int(number("MAX_IMAGE_BYTES", int, 1)),

@@ -7,9 +7,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agegender.analyzer import AnalyzerSettings, ImageAnalyzer, fit_scale, same_face
+from agegender.analyzer import AnalyzerSettings, ImageAnalyzer, fit_scale
 from agegender.assets import DETECTOR_DIR
-from agegender.detector import YUNET_N, Detection, DetectorSpec, FaceDetector, grid_cells, iou, nms, overlaps
+from agegender.detector import (
+    YUNET_N,
+    Detection,
+    DetectorSpec,
+    FaceDetector,
+    grid_cells,
+    iou,
+    nms,
+    overlaps,
+    same_face,
+)
 from agegender.exceptions import ModelContractError
 
 

@@ -64,3 +64,9 @@ def test_powertools_names_default_to_the_package_identity(shipped_model):
     assert (settings.service_name, settings.metrics_namespace) == ("agegender", "AgeGender")
     renamed = Settings.from_env({"RESULTS_BUCKET": "r", "POWERTOOLS_SERVICE_NAME": "shop-a"})
     assert renamed.service_name == "shop-a"
+
+
+def test_the_close_up_pass_must_use_a_shipped_square_input(shipped_model):
+    assert Settings.from_env({"RESULTS_BUCKET": "r", "DETECTION_CLOSE_UP_SIDE": "320"}).analyzer.close_up_side == 320
+    with pytest.raises(InvalidConfigurationError, match="DETECTION_CLOSE_UP_SIDE=500 must be 0 or a shipped square"):
+        Settings.from_env({"RESULTS_BUCKET": "r", "DETECTION_CLOSE_UP_SIDE": "500"})
