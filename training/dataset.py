@@ -136,10 +136,16 @@ def _decode(item: tuple[str, bytes], size: int) -> np.ndarray | None:
         return None
 
 
-def _cache_file(source: Path, size: int, val_fraction: float, test_fraction: float, cache_dir: Path) -> Path:
+def source_digest(source: Path, settings: str) -> str:
+    """16 hex digits naming what was made from ``source`` (its path, size and mtime) with ``settings``."""
     stat = source.stat()
-    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{size}|{val_fraction}|{test_fraction}|{CACHE_FORMAT}"
-    return cache_dir / f"utkface_{size}px_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _cache_file(source: Path, size: int, val_fraction: float, test_fraction: float, cache_dir: Path) -> Path:
+    digest = source_digest(source, f"{size}|{val_fraction}|{test_fraction}|{CACHE_FORMAT}")
+    return cache_dir / f"utkface_{size}px_{digest}.npz"
 
 
 def load_faces(

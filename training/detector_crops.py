@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from agegender.preprocessing import prepare_face
+from training.dataset import source_digest
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,4 @@ def detector_views(
 
 def cache_key(source: Path, settings: str) -> str:
     """A cache file name for the views of ``source`` made with ``settings`` (every value that changes them)."""
-    stat = source.stat()
-    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{settings}|{CACHE_FORMAT}"
-    return f"detector_views_{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    return f"detector_views_{source_digest(source, f'{settings}|{CACHE_FORMAT}')}.npz"
