@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from agegender.classifier import AgeGenderClassifier
 from agegender.detector import DEFAULT_MIN_SCORE, KEYPOINTS, YUNET_N, Detection, FaceDetector, same_face
 from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
+from agegender.pose import AttentionLimits, estimate_pose
 from agegender.preprocessing import prepare_faces
 from agegender.results import face_detail
 
@@ -30,6 +32,7 @@ class AnalyzerSettings:
     close_up_side: int = 0
     min_eye_distance: float = DEFAULT_MIN_EYE_DISTANCE
     age_groups: AgeGroupTable = field(default=DEFAULT_AGE_GROUPS)
+    attention: AttentionLimits = field(default_factory=AttentionLimits)
     max_bytes: int = decoding.DEFAULT_MAX_BYTES
     max_pixels: int = decoding.DEFAULT_MAX_PIXELS
 
@@ -40,6 +43,7 @@ class Analysis:
 
     image: dict[str, Any]
     faces: list[dict[str, Any]]
+    captured_at: datetime | None = None  # from the image's EXIF, for a camera frame's ``Camera``
 
 
 def fit_scale(size: tuple[int, int], canvas: tuple[int, int]) -> float:
@@ -129,17 +133,19 @@ class ImageAnalyzer:
         usable = [i for i, a in enumerate(aligned) if a.eye_distance_px >= self.settings.min_eye_distance]
         inputs = prepare_faces([aligned[i].crop for i in usable], self.classifier.input_size)
         attributes = dict(zip(usable, self.classifier.predict_inputs(inputs).faces(), strict=True))
+        poses = [estimate_pose(d.keypoints * image.size) for d in detections]
         faces = [
             face_detail(
                 d,
                 attributes.get(i),
-                roll_degrees=aligned[i].roll_degrees,
+                pose=poses[i],
+                attentive=self.settings.attention.attentive(poses[i]),
                 age_groups=self.settings.age_groups,
                 quality=quality(aligned[i].crop),
             )
             for i, d in enumerate(detections)
         ]
-        return Analysis(_image_facts(decoded), faces)
+        return Analysis(_image_facts(decoded), faces, decoded.captured_at)
 
     def analyze_face_crop(self, data: bytes) -> Analysis:
         """Treat the whole image as one aligned face crop (``predict --no-detect``)."""
@@ -149,12 +155,13 @@ class ImageAnalyzer:
         detail = face_detail(
             whole,
             attributes,
-            roll_degrees=None,
+            pose=None,
+            attentive=None,
             age_groups=self.settings.age_groups,
             landmarks=False,
             quality=quality(decoded.image),
         )
-        return Analysis(_image_facts(decoded), [detail])
+        return Analysis(_image_facts(decoded), [detail], decoded.captured_at)
 
 
 def _image_facts(decoded: decoding.DecodedImage) -> dict[str, Any]:

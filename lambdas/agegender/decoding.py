@@ -19,9 +19,11 @@ import io
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from agegender import camera
 from agegender.exceptions import DecodeBudgetExceededError, ImageTooLargeError, InvalidImageFormatError
 from agegender.preprocessing import to_rgb
 
@@ -63,6 +65,7 @@ class DecodedImage:
     format: str
     width: int  # of the upright source image, before any reduced-scale decoding
     height: int
+    captured_at: datetime | None = None  # EXIF DateTimeOriginal, where the file has a readable one
 
 
 @dataclass
@@ -104,11 +107,13 @@ def decode_image(data: bytes, budget: DecodeBudget | None = None) -> DecodedImag
                 image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
             image.load()  # the first frame or page only: nothing here asks for the others
             clock.check("the pixel data")
+            captured_at = _exif_capture_time(image)
             upright = _upright(image)
             swapped = upright.size != image.size  # a 90-degree EXIF orientation
             rgb = to_rgb(upright)
             clock.check("the RGB conversion")
-            return DecodedImage(rgb, image_format, *((height, width) if swapped else (width, height)))
+            size = (height, width) if swapped else (width, height)
+            return DecodedImage(rgb, image_format, *size, captured_at=captured_at)
     except ImageTooLargeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -138,6 +143,22 @@ def _check_declared(image: Image.Image, image_format: str, data: bytes, budget: 
             raise DecodeBudgetExceededError(
                 f"the JPEG has {scans} scans; the limit is {budget.max_jpeg_scans} (each scan re-decodes the image)"
             )
+
+
+#: EXIF tags of the capture time: the Exif IFD pointer, DateTimeOriginal, SubSecTimeOriginal, OffsetTimeOriginal.
+_EXIF_IFD, _DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET = 0x8769, 0x9003, 0x9291, 0x9011
+
+
+def _exif_capture_time(image: Image.Image) -> datetime | None:
+    """EXIF DateTimeOriginal with its sub-seconds and offset; None when absent or unreadable."""
+    try:
+        tags = image.getexif().get_ifd(_EXIF_IFD)
+        original, subsec, offset = (
+            str(tags[tag]) if tags.get(tag) else None for tag in (_DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET)
+        )
+        return camera.exif_time(original, subsec, offset)
+    except Exception:  # a broken EXIF block only loses the time, never the image
+        return None
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -22,7 +22,7 @@ from agegender.events import S3ObjectRef, parse_message_body
 from agegender.exceptions import AgeGenderError
 from agegender.processor import ObjectProcessor, Outcome
 from agegender.settings import Settings
-from agegender.summary import SummaryPublisher
+from agegender.summary import FramePublisher, SummaryPublisher
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -38,17 +38,17 @@ def build_processor(settings: Settings, *, s3: Any, sns: Any | None = None) -> O
     analyzer = ImageAnalyzer(
         AgeGenderClassifier(settings.model_path, num_threads=settings.num_threads), settings=settings.analyzer
     )
-    publisher = None
-    if settings.results_topic_arn:
-        if sns is None:
-            raise ValueError("a results topic is configured but no SNS client was given")
-        publisher = SummaryPublisher(sns, settings.results_topic_arn)
+    if (settings.results_topic_arn or settings.camera_topic_arn) and sns is None:
+        raise ValueError("a results or camera topic is configured but no SNS client was given")
+    publisher = SummaryPublisher(sns, settings.results_topic_arn) if settings.results_topic_arn else None
+    frames = FramePublisher(sns, settings.camera_topic_arn) if settings.camera_topic_arn else None
     return ObjectProcessor(
         analyzer,
         s3,
         results_bucket=settings.results_bucket,
         results_prefix=settings.results_prefix,
         publisher=publisher,
+        frame_publisher=frames,
         delete_source=settings.delete_source,
     )
 

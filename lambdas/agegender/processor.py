@@ -6,8 +6,10 @@ timeouts, S3 5xx) and any failure to write the result raise, so the message goes
 the queue and, after its last receive, to the dead-letter queue: nothing is acknowledged
 before its result is written.
 
-Once the result is written, a compact summary may be published (smart displays) and the upload
-deleted (``DELETE_SOURCE``), in that order.
+Once the result is written, a compact summary may be published (smart displays), a camera
+frame's summary sent to the audience stage's FIFO topic, and the upload deleted
+(``DELETE_SOURCE``), in that order. A camera frame's result carries ``Camera`` (its id and
+capture time: ``agegender.camera``).
 
 Versions and ordering: the result records the version and the S3 ``sequencer`` of the event it
 describes (``Source.VersionId``, ``Source.Sequencer``; the sequencer also as the result object's
@@ -29,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, ImageAnalyzer
+from agegender.camera import camera_block, camera_id
 from agegender.events import S3ObjectRef, sequencer_is_newer
 from agegender.exceptions import (
     AccessDeniedError,
@@ -79,6 +82,7 @@ class ObjectProcessor:
         results_bucket: str,
         results_prefix: str,
         publisher: SummaryPublisher | None = None,
+        frame_publisher: SummaryPublisher | None = None,
         delete_source: bool = False,
     ) -> None:
         self.analyzer = analyzer
@@ -86,6 +90,7 @@ class ObjectProcessor:
         self.results_bucket = results_bucket
         self.results_prefix = results_prefix
         self.publisher = publisher
+        self.frame_publisher = frame_publisher
         self.delete_source = delete_source
 
     def process(self, ref: S3ObjectRef) -> Outcome:
@@ -100,12 +105,17 @@ class ObjectProcessor:
         source = {"Bucket": ref.bucket, "Key": ref.key, "VersionId": ref.version_id, "ETag": ref.etag,
                   "Size": ref.size, "Sequencer": ref.sequencer}  # fmt: skip
         model = self.analyzer.model_info
+        facts: dict[str, Any] = {}
+        camera = camera_block(ref.key, None, None, None)
         try:
-            data = self._read(ref)
+            data = self._read(ref, facts)
             timings["read"] = (time.perf_counter() - started) * 1000
             analysis = self._analyze(ref, data)
             timings["analyze"] = (time.perf_counter() - started) * 1000 - timings["read"]
-            document = result_document(source=source, model=model, image=analysis.image, faces=analysis.faces)
+            camera = camera_block(ref.key, facts.get("Metadata"), analysis.captured_at, facts.get("LastModified"))
+            document = result_document(
+                source=source, model=model, image=analysis.image, faces=analysis.faces, camera=camera
+            )
             error_code = error_message = None
         except StaleEventError as exc:
             return Outcome(ref, key, 0, None, None, {"read": (time.perf_counter() - started) * 1000}, skipped=str(exc))
@@ -113,10 +123,11 @@ class ObjectProcessor:
             if self.delete_source and self._result_exists(key):
                 # A redelivery after we deleted the source: the result is already written; keep it.
                 return Outcome(ref, key, 0, None, None, {"read": (time.perf_counter() - started) * 1000})
-            document = result_document(source=source, model=model, error=exc)
+            document = result_document(source=source, model=model, error=exc, camera=camera)
             error_code, error_message = exc.code, str(exc)
         except AgeGenderError as exc:
-            document = result_document(source=source, model=model, error=exc)
+            camera = camera_block(ref.key, facts.get("Metadata"), None, facts.get("LastModified"))
+            document = result_document(source=source, model=model, error=exc, camera=camera)
             error_code, error_message = exc.code, str(exc)
         write_started = time.perf_counter()
         self.s3.put_object(
@@ -127,10 +138,12 @@ class ObjectProcessor:
             Metadata={SEQUENCER_METADATA: ref.sequencer} if ref.sequencer else {},
         )
         timings["write"] = (time.perf_counter() - write_started) * 1000
-        if self.publisher is not None:
+        publishers = [p for p in (self.publisher, self.frame_publisher) if p is not None]
+        if publishers and (self.publisher is not None or camera_id(ref.key)):
             publish_started = time.perf_counter()
             summary = result_summary(document, source=ref, result_bucket=self.results_bucket, result_key=key)
-            self.publisher.publish(summary)
+            for publisher in publishers:
+                publisher.publish(summary)
             timings["publish"] = (time.perf_counter() - publish_started) * 1000
         if self.delete_source and error_code not in ("AccessDenied", "InvalidS3Object"):  # nothing we may or can delete
             self._delete(ref)
@@ -169,8 +182,10 @@ class ObjectProcessor:
             params["VersionId"] = ref.version_id
         self.s3.delete_object(**params)
 
-    def _read(self, ref: S3ObjectRef) -> bytes:
+    def _read(self, ref: S3ObjectRef, facts: dict[str, Any]) -> bytes:
         """The announced object's bytes: the current object, which must be the announced version where one is given.
+
+        ``facts`` receives the object's ``Metadata`` and ``LastModified``.
 
         Raises:
             StaleEventError: a newer version is current.
@@ -186,6 +201,8 @@ class ObjectProcessor:
             if code in _DENIED:
                 raise AccessDeniedError(f"access denied to s3://{ref.bucket}/{ref.key}") from exc
             raise  # throttling, 5xx, timeouts: let the queue retry
+        facts["Metadata"] = response.get("Metadata") or {}
+        facts["LastModified"] = response.get("LastModified")
         current = response.get("VersionId")
         if ref.version_id and current not in (None, "null", ref.version_id):
             response["Body"].close()

@@ -14,6 +14,7 @@ from agegender.classifier import FaceAttributes
 from agegender.detector import Detection
 from agegender.exceptions import AgeGenderError
 from agegender.labels import AgeGroupTable
+from agegender.pose import Pose
 
 SCHEMA_VERSION = "1"
 #: Detector keypoint index (``agegender.detector.KEYPOINTS``) -> Rekognition landmark type,
@@ -30,7 +31,8 @@ def face_detail(
     detection: Detection,
     attributes: FaceAttributes | None,
     *,
-    roll_degrees: float | None,
+    pose: Pose | None,
+    attentive: bool | None,
     age_groups: AgeGroupTable,
     landmarks: bool = True,
     quality: dict[str, float] | None = None,
@@ -59,8 +61,10 @@ def face_detail(
             {"Type": name, "X": _ratio(detection.keypoints[index][0]), "Y": _ratio(detection.keypoints[index][1])}
             for index, name in LANDMARK_TYPES.items()
         ]
-    if roll_degrees is not None:
-        detail["Pose"] = {"Roll": round(roll_degrees, 2)}
+    if pose is not None:
+        detail["Pose"] = {"Roll": round(pose.roll, 2), "Yaw": round(pose.yaw, 2), "Pitch": round(pose.pitch, 2)}
+    if attentive is not None:
+        detail["Attention"] = {"Value": attentive}
     if quality is not None:
         detail["Quality"] = quality
     return detail
@@ -73,9 +77,10 @@ def result_document(
     image: dict[str, Any] | None = None,
     faces: list[dict[str, Any]] | None = None,
     error: AgeGenderError | None = None,
+    camera: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole result: an analysis (``image`` and ``faces``) or a typed ``error``."""
-    return {
+    """The whole result: an analysis (``image`` and ``faces``) or a typed ``error``; ``Camera`` for camera frames."""
+    document = {
         "SchemaVersion": SCHEMA_VERSION,
         "Source": source,
         "Image": image,
@@ -83,3 +88,6 @@ def result_document(
         "FaceDetails": [] if faces is None else faces,
         "Error": None if error is None else {"Code": error.code, "Message": str(error)},
     }
+    if camera is not None:
+        document["Camera"] = camera
+    return document

@@ -14,6 +14,7 @@ from agegender.detector import YUNET_N
 from agegender.exceptions import InvalidConfigurationError
 from agegender.labels import AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
+from agegender.pose import AttentionLimits
 
 _ANALYZER = AnalyzerSettings()
 #: Twice the decode deadline: a message started with this much left finishes before the timeout.
@@ -23,6 +24,15 @@ VARIABLES = {
     "RESULTS_BUCKET": ("bucket the result JSON files are written to", None),
     "RESULTS_PREFIX": ("key prefix of the results: empty or ending with '/'", DEFAULT_RESULTS_PREFIX),
     "RESULTS_TOPIC_ARN": ("SNS topic for result summaries (smart displays); empty: none", ""),
+    "CAMERA_TOPIC_ARN": (
+        "SNS FIFO topic for camera frames' summaries (the audience stage; group = camera); empty: none",
+        "",
+    ),
+    "ATTENTION_YAW_DEG": ("faces turned further (yaw) are not attentive", f"{_ANALYZER.attention.yaw:g}"),
+    "ATTENTION_PITCH_DEG": (
+        "faces tilted further (pitch) are not attentive",
+        f"{_ANALYZER.attention.pitch:g}",
+    ),
     "DELETE_SOURCE": ("delete each upload once its result is written: true | false", "false"),
     "MODEL_PATH": ("classifier .tflite (contract beside it)", str(DEFAULT_MODEL_PATH)),
     "NUM_THREADS": ("TFLite threads", "1"),
@@ -58,6 +68,7 @@ class Settings:
     service_name: str = SERVICE_NAME
     metrics_namespace: str = METRICS_NAMESPACE
     time_reserve_ms: int = DEFAULT_TIME_RESERVE_MS
+    camera_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -90,6 +101,9 @@ class Settings:
         topic_arn = get("RESULTS_TOPIC_ARN")
         if topic_arn and not topic_arn.startswith("arn:"):
             problems.append(f"RESULTS_TOPIC_ARN={topic_arn!r} is not an ARN")
+        camera_topic_arn = get("CAMERA_TOPIC_ARN")
+        if camera_topic_arn and not (camera_topic_arn.startswith("arn:") and camera_topic_arn.endswith(".fifo")):
+            problems.append(f"CAMERA_TOPIC_ARN={camera_topic_arn!r} is not the ARN of a FIFO topic (.fifo)")
         model_path = Path(get("MODEL_PATH"))
         if not model_path.exists():
             problems.append(f"MODEL_PATH={model_path} does not exist")
@@ -109,6 +123,9 @@ class Settings:
             close_up_side=close_up_side,
             min_eye_distance=number("MIN_EYE_DISTANCE_PX", float, 0),
             age_groups=groups,
+            attention=AttentionLimits(
+                yaw=number("ATTENTION_YAW_DEG", float, 0, 90), pitch=number("ATTENTION_PITCH_DEG", float, 0, 90)
+            ),
             max_bytes=int(number("MAX_IMAGE_BYTES", int, 1)),
             max_pixels=int(number("MAX_IMAGE_PIXELS", int, 1)),
         )
@@ -125,4 +142,5 @@ class Settings:
             service_name=get("POWERTOOLS_SERVICE_NAME"),
             metrics_namespace=get("POWERTOOLS_METRICS_NAMESPACE"),
             time_reserve_ms=reserve,
+            camera_topic_arn=camera_topic_arn or None,
         )

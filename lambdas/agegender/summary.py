@@ -1,45 +1,59 @@
 """The compact result summary published for real-time consumers (smart displays, ad services).
 
-A display needs, within a second, how many faces and their age group and gender; it does not
-need boxes or landmarks. The summary carries those plus where the full result is. Its
+A display needs, within a second, how many faces and their age group and gender; the audience
+stage also needs where each face is (to follow it between frames), whether it looked at the
+camera and how sure the classifier was. The summary carries those, the frame's ``Camera``
+(capture time) and where the full result is; no landmarks, pixels or embeddings. Its
 ``camera_id`` (from a ``cameras/<id>/...`` key) is also a message attribute, so a display's
 SNS subscription can filter on its own camera.
+
+Camera frames may also go to a FIFO topic (``FramePublisher``) with the camera as the message
+group and a deduplication id fixed by the result, so the audience stage sees each camera's
+frames one at a time and a redelivered upload's frame once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
+from agegender.camera import camera_id
 from agegender.events import S3ObjectRef
 
-CAMERA_PREFIX = "cameras/"
 
-
-def camera_id(key: str) -> str | None:
-    """``cameras/<id>/...`` -> ``<id>``; None for other keys."""
-    if not key.startswith(CAMERA_PREFIX):
-        return None
-    camera, sep, _rest = key[len(CAMERA_PREFIX) :].partition("/")
-    return camera if sep and camera else None
+def _face_summary(face: dict[str, Any]) -> dict[str, Any]:
+    gender = face.get("Gender") or {}
+    return {
+        "AgeGroup": face.get("AgeGroup"),
+        "Gender": gender.get("Value"),
+        "GenderConfidence": gender.get("Confidence"),
+        "Age": (face.get("Age") or {}).get("Value"),
+        "AgeRange": face.get("AgeRange"),
+        "Classified": face.get("Classified", False),
+        "BoundingBox": face.get("BoundingBox"),
+        "Attention": (face.get("Attention") or {}).get("Value"),
+        "Yaw": (face.get("Pose") or {}).get("Yaw"),
+    }
 
 
 def result_summary(document: dict[str, Any], *, source: S3ObjectRef, result_bucket: str, result_key: str) -> dict:
-    """Source, camera, face count, age group / gender / age per face, and the time, from one result document."""
-    faces = [
-        {
-            "AgeGroup": face.get("AgeGroup"),
-            "Gender": face.get("Gender", {}).get("Value"),
-            "Age": face.get("Age", {}).get("Value"),
-        }
-        for face in document["FaceDetails"]
-    ]
+    """Source, camera, face count, the faces (``_face_summary``), and the time, from one result document."""
+    faces = [_face_summary(face) for face in document["FaceDetails"]]
     error = document.get("Error")
     return {
         "SchemaVersion": document["SchemaVersion"],
-        "Source": {"Bucket": source.bucket, "Key": source.key},
+        "Source": {
+            "Bucket": source.bucket,
+            "Key": source.key,
+            "VersionId": source.version_id,
+            "ETag": source.etag,
+            "Sequencer": source.sequencer,
+        },
         "CameraId": camera_id(source.key),
+        "Camera": document.get("Camera"),
+        "Image": document.get("Image"),
         "Result": {"Bucket": result_bucket, "Key": result_key},
         "FaceCount": len(faces),
         "Faces": faces,
@@ -64,4 +78,27 @@ class SummaryPublisher:
             TopicArn=self.topic_arn,
             Message=json.dumps(summary, ensure_ascii=False),
             MessageAttributes=attributes,
+        )
+
+
+def frame_id(summary: dict[str, Any]) -> str:
+    """The id of the frame a summary describes: the same for every delivery of one upload's version."""
+    source = summary["Source"]
+    parts = (source.get(name) or "" for name in ("Bucket", "Key", "VersionId", "ETag", "Sequencer"))
+    key = "|".join(parts)
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+class FramePublisher(SummaryPublisher):
+    """Publishes camera frames' summaries to a FIFO topic: one message group per camera, deduplicated per frame."""
+
+    def publish(self, summary: dict[str, Any]) -> None:
+        """One FIFO message for a camera frame (other objects are not frames: nothing is sent)."""
+        if not summary["CameraId"]:
+            return
+        self.sns.publish(
+            TopicArn=self.topic_arn,
+            Message=json.dumps({**summary, "FrameId": frame_id(summary)}, ensure_ascii=False),
+            MessageGroupId=summary["CameraId"],
+            MessageDeduplicationId=frame_id(summary),
         )

@@ -4,6 +4,7 @@ from agegender.classifier import FaceAttributes
 from agegender.detector import Detection
 from agegender.exceptions import InvalidImageFormatError
 from agegender.labels import DEFAULT_AGE_GROUPS
+from agegender.pose import Pose
 from agegender.results import SCHEMA_VERSION, face_detail, result_document
 
 
@@ -13,7 +14,9 @@ def detection():
 
 
 def test_face_detail_in_rekognition_shape():
-    detail = face_detail(detection(), FaceAttributes(0.8, 27.44, 3.2), roll_degrees=5.71, age_groups=DEFAULT_AGE_GROUPS)
+    attributes = FaceAttributes(0.8, 27.44, 3.2)
+    pose = Pose(1.0, 2.0, 5.71)
+    detail = face_detail(detection(), attributes, pose=pose, attentive=True, age_groups=DEFAULT_AGE_GROUPS)
     assert detail["BoundingBox"] == {"Width": 0.3, "Height": 0.5, "Left": 0.3, "Top": 0.2}
     assert detail["Confidence"] == 98.76
     assert detail["AgeRange"] == {"Low": 24, "High": 31}
@@ -21,7 +24,8 @@ def test_face_detail_in_rekognition_shape():
     assert detail["AgeGroup"] == "adult"
     assert detail["Gender"] == {"Value": "Female", "Confidence": 80.0}
     assert detail["Classified"] is True
-    assert detail["Pose"] == {"Roll": 5.71}
+    assert detail["Pose"] == {"Roll": 5.71, "Yaw": 1.0, "Pitch": 2.0}
+    assert detail["Attention"] == {"Value": True}
     landmarks = {lm["Type"]: (lm["X"], lm["Y"]) for lm in detail["Landmarks"]}
     assert landmarks["eyeLeft"] == (0.40, 0.30)  # the viewer's left: the detector's subject-right eye
     assert landmarks["eyeRight"] == (0.50, 0.31)
@@ -30,7 +34,7 @@ def test_face_detail_in_rekognition_shape():
 
 
 def test_too_small_faces_are_reported_without_guesses():
-    detail = face_detail(detection(), None, roll_degrees=0.0, age_groups=DEFAULT_AGE_GROUPS)
+    detail = face_detail(detection(), None, pose=None, attentive=None, age_groups=DEFAULT_AGE_GROUPS)
     assert detail["Classified"] is False
     assert not {"AgeRange", "Age", "AgeGroup", "Gender"} & set(detail)
     assert "BoundingBox" in detail
