@@ -1,7 +1,9 @@
 """Training-time augmentation as Keras 3 layers (identity at evaluation and export).
 
 The set: horizontal flip, small rotation, shift, zoom, brightness/contrast (as in the seed
-studies), plus random crops. The layers are backend-agnostic, so the same pipeline runs on
+studies), plus random crops and a few grey faces. The heavier camera faults
+(low resolution, JPEG, blur, noise, white balance) are applied before detection, in the runtime
+crops (``training.detector_crops``). The layers are backend-agnostic, so the same pipeline runs on
 TensorFlow here and on JAX on a GPU machine.
 """
 
@@ -57,6 +59,7 @@ def build_augmenter(input_size: int, seed: int) -> keras.Sequential:
             layers.RandomZoom((-0.08, 0.08), fill_mode="reflect", seed=seed + 4),
             layers.RandomBrightness(0.15, value_range=(0.0, 255.0), seed=seed + 5),
             layers.RandomContrast(0.2, value_range=(0.0, 255.0), seed=seed + 6),
+            layers.RandomGrayscale(0.05, seed=seed + 7),
         ],
         name="augment",
     )

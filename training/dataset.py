@@ -1,12 +1,15 @@
-"""UTKFace loading: labels from file names, a split that never changes, cached model inputs.
+"""Labelled faces: labels from a manifest or UTKFace file names, a split that never changes, cached model inputs.
 
-Accepted sources (``find_source``): the ``UTKFace.tar.gz`` archive, a folder holding it
-(a SageMaker channel such as ``/opt/ml/input/data/training``), or an unpacked folder of
-``*.jpg`` files at any depth.
+Accepted sources (``find_source``): an archive (``.tar.gz``), a folder holding one (a
+SageMaker channel such as ``/opt/ml/input/data/training``), or an unpacked folder of images
+at any depth. Labels come from a ``labels.csv`` manifest beside the images when there is one
+(columns ``file,gender`` and optionally ``age``, ``race``: see ``read_manifest``), otherwise
+from UTKFace's file names. A face without an age or race carries ``UNKNOWN`` there.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import logging
@@ -26,6 +29,11 @@ from agegender.preprocessing import prepare_face
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+#: Age or race not given by a source (the age loss skips such faces; race slices leave them out).
+UNKNOWN = -1
+#: The file every manifest source holds beside its images.
+MANIFEST = "labels.csv"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _NAME = re.compile(r"^(?P<age>\d{1,3})_(?P<gender>[01])_(?P<race>[0-4])_(?P<stamp>\d+)\.jpg(\.chip\.jpg)?$")
 #: Bump when the cached arrays would change for the same source (preprocessing, parsing).
 CACHE_FORMAT = "1"
@@ -33,12 +41,40 @@ CACHE_FORMAT = "1"
 
 @dataclass(frozen=True)
 class FaceLabel:
-    """Labels parsed from one UTKFace file name."""
+    """Labels of one face image (``age``/``race`` may be ``UNKNOWN``; gender 1 = female)."""
 
     name: str
     age: int
     gender: int
     race: int
+
+
+_GENDER_WORDS = {"female": 1, "f": 1, "woman": 1, "1": 1, "male": 0, "m": 0, "man": 0, "0": 0}
+
+
+def parse_manifest_row(row: dict[str, str]) -> FaceLabel | None:
+    """One manifest row -> labels; None (and a warning) when its gender or age cannot be read.
+
+    ``gender``: Male/Female (or M/F, or 0/1 with UTKFace's 1 = female); ``age``: whole years,
+    a range ``lo-hi`` (its midpoint) or empty; ``race``: UTKFace's 0-4 or empty.
+    """
+    name = (row.get("file") or "").strip()
+    gender = _GENDER_WORDS.get((row.get("gender") or "").strip().lower())
+    age_text = (row.get("age") or "").strip()
+    race_text = (row.get("race") or "").strip()
+    try:
+        if "-" in age_text.strip("-"):
+            low, high = (int(part) for part in age_text.split("-", 1))
+            age = (low + high) // 2
+        else:
+            age = int(age_text) if age_text else UNKNOWN
+        race = int(race_text) if race_text else UNKNOWN
+    except ValueError:
+        age = race = -2
+    if not name or gender is None or age < UNKNOWN or race < UNKNOWN or race >= len(labels.RACES):
+        log.warning("skipping unreadable manifest row %r", row)
+        return None
+    return FaceLabel(name, age, gender, race)
 
 
 def parse_name(name: str) -> FaceLabel | None:
@@ -77,18 +113,36 @@ def find_source(path: Path) -> Path:
     raise FileNotFoundError(f"{path} holds neither a UTKFace .tar.gz nor .jpg images")
 
 
-def iter_files(source: Path) -> Iterator[tuple[str, bytes]]:
-    """Yield ``(file name, bytes)`` for every JPEG in an archive or folder, in a stable order."""
+def iter_files(source: Path, suffixes: tuple[str, ...] = (".jpg",)) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(file name, bytes)`` for every file ending in ``suffixes`` in an archive or folder, in a stable order."""
     if source.is_file():
         with tarfile.open(source, "r:*") as archive:
             for member in archive:
-                if member.isfile() and member.name.endswith(".jpg"):
+                if member.isfile() and member.name.lower().endswith(suffixes):
                     handle = archive.extractfile(member)
                     if handle is not None:
                         yield member.name.rsplit("/", 1)[-1], handle.read()
     else:
-        for file in sorted(source.rglob("*.jpg")):
+        for file in sorted(f for f in source.rglob("*") if f.name.lower().endswith(suffixes)):
             yield file.name, file.read_bytes()
+
+
+def read_manifest(source: Path) -> dict[str, FaceLabel] | None:
+    """The source's ``labels.csv`` rows by file name, or None where it has no manifest (UTKFace naming)."""
+    text = next((blob.decode("utf-8-sig") for name, blob in iter_files(source, (MANIFEST,)) if name == MANIFEST), None)
+    if text is None:
+        return None
+    rows = (parse_manifest_row(row) for row in csv.DictReader(io.StringIO(text)))
+    return {label.name: label for label in rows if label is not None}
+
+
+def labelled_files(source: Path) -> Iterator[tuple[FaceLabel, bytes]]:
+    """Every labelled image of ``source`` with its labels (manifest rows, else UTKFace names)."""
+    manifest = read_manifest(source)
+    for name, blob in iter_files(source, IMAGE_SUFFIXES):
+        label = parse_name(name) if manifest is None else manifest.get(name)
+        if label is not None:
+            yield label, blob
 
 
 @dataclass
@@ -101,6 +155,7 @@ class FaceDataset:
     races: np.ndarray  # (N,) int
     names: np.ndarray  # (N,) str
     splits: np.ndarray  # (N,) str
+    sources: np.ndarray  # (N,) str, the source each face came from
 
     def __len__(self) -> int:
         return len(self.ages)
@@ -110,20 +165,22 @@ class FaceDataset:
 
     def subset_mask(self, mask: np.ndarray) -> FaceDataset:
         """The rows where ``mask`` is true."""
-        return FaceDataset(
-            self.images[mask],
-            self.ages[mask],
-            self.genders[mask],
-            self.races[mask],
-            self.names[mask],
-            self.splits[mask],
-        )
+        return FaceDataset(**{key: getattr(self, key)[mask] for key in FIELDS})
+
+    def take(self, index: np.ndarray) -> FaceDataset:
+        """The rows at ``index`` (repeats allowed), in that order."""
+        return FaceDataset(**{key: getattr(self, key)[index] for key in FIELDS})
 
     def head(self, count: int) -> FaceDataset:
-        return FaceDataset(
-            self.images[:count], self.ages[:count], self.genders[:count], self.races[:count],
-            self.names[:count], self.splits[:count],
-        )  # fmt: skip
+        return self.take(np.arange(min(count, len(self))))
+
+    @staticmethod
+    def concatenate(parts: list[FaceDataset]) -> FaceDataset:
+        """All rows of ``parts``, in order."""
+        return FaceDataset(**{key: np.concatenate([getattr(p, key) for p in parts]) for key in FIELDS})
+
+
+FIELDS = tuple(FaceDataset.__dataclass_fields__)
 
 
 def _decode(item: tuple[str, bytes], size: int) -> np.ndarray | None:
@@ -143,9 +200,20 @@ def source_digest(source: Path, settings: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _cache_file(source: Path, size: int, val_fraction: float, test_fraction: float, cache_dir: Path) -> Path:
+def _cache_file(
+    source: Path, size: int, val_fraction: float, test_fraction: float, cache_dir: Path, source_name: str
+) -> Path:
     digest = source_digest(source, f"{size}|{val_fraction}|{test_fraction}|{CACHE_FORMAT}")
-    return cache_dir / f"utkface_{size}px_{digest}.npz"
+    return cache_dir / f"{source_name}_{size}px_{digest}.npz"
+
+
+#: The source name UTKFace rows carry (their file names stay unprefixed, so its split never moved).
+UTKFACE = "utkface"
+
+
+def row_name(source_name: str, file_name: str) -> str:
+    """A face's name in a dataset: UTKFace's file names as they are, other sources' as ``source/file``."""
+    return file_name if source_name == UTKFACE else f"{source_name}/{file_name}"
 
 
 def load_faces(
@@ -156,33 +224,36 @@ def load_faces(
     test_fraction: float = 0.1,
     cache_dir: Path | None = None,
     workers: int = 4,
+    source_name: str = UTKFACE,
 ) -> FaceDataset:
-    """Load every well-named face as a model input of side ``size``, with labels and split.
+    """Load every labelled face of one source as a model input of side ``size``, with labels and split.
 
-    Decoded arrays are cached in ``cache_dir`` (keyed by the source, its size and mtime,
-    and the settings), so later runs start in seconds.
+    The split is a hash of the row name (``row_name``). Decoded arrays are cached in
+    ``cache_dir`` (keyed by the source, its size and mtime, and the settings), so later runs
+    start in seconds.
     """
     source = find_source(data)
-    cache = _cache_file(source, size, val_fraction, test_fraction, cache_dir) if cache_dir else None
+    cache = _cache_file(source, size, val_fraction, test_fraction, cache_dir, source_name) if cache_dir else None
     if cache is not None and cache.exists():
         log.info("loading cached faces from %s", cache)
         with np.load(cache, allow_pickle=False) as arrays:
-            return FaceDataset(**{k: arrays[k] for k in FaceDataset.__dataclass_fields__})
+            stored = {k: arrays[k] for k in FIELDS if k in arrays}
+        stored.setdefault("sources", np.full(len(stored["ages"]), source_name))
+        return FaceDataset(**stored)
 
     items: list[tuple[str, bytes]] = []
     face_labels: list[FaceLabel] = []
-    for name, blob in iter_files(source):
-        parsed = parse_name(name)
-        if parsed is not None:
-            items.append((name, blob))
-            face_labels.append(parsed)
+    for label, blob in labelled_files(source):
+        name = row_name(source_name, label.name)
+        items.append((name, blob))
+        face_labels.append(FaceLabel(name, label.age, label.gender, label.race))
     log.info("decoding %d faces from %s at %dx%d", len(items), source, size, size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoded = list(pool.map(lambda item: _decode(item, size), items, chunksize=64))
     keep = [i for i, arr in enumerate(decoded) if arr is not None]
     images = [arr for arr in decoded if arr is not None]
     if not keep:
-        raise ValueError(f"no usable UTKFace images in {source}")
+        raise ValueError(f"no usable labelled images in {source}")
     kept = [face_labels[i] for i in keep]
     dataset = FaceDataset(
         images=np.stack(images),
@@ -191,11 +262,12 @@ def load_faces(
         races=np.array([f.race for f in kept], dtype=np.int32),
         names=np.array([f.name for f in kept]),
         splits=np.array([split_of(f.name, val_fraction, test_fraction) for f in kept]),
+        sources=np.full(len(kept), source_name),
     )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(cache.stem + ".tmp.npz")
-        np.savez(tmp, **{k: getattr(dataset, k) for k in FaceDataset.__dataclass_fields__})
+        np.savez(tmp, **{k: getattr(dataset, k) for k in FIELDS})
         tmp.replace(cache)
     return dataset
 
@@ -209,10 +281,17 @@ def label_summary(dataset: FaceDataset) -> dict[str, object]:
     views = np.char.find(dataset.names.astype(str), VIEW_SUFFIX) >= 0
     if views.any():
         return {**label_summary(dataset.subset_mask(~views)), "detector_views": int(views.sum())}
-    return {
+    aged = dataset.ages[dataset.ages != UNKNOWN]
+    summary: dict[str, object] = {
         "faces": len(dataset),
         "splits": {s: int((dataset.splits == s).sum()) for s in SPLITS},
         "gender": {labels.GENDERS[g]: int((dataset.genders == g).sum()) for g in range(2)},
         "race": {labels.RACES[r]: int((dataset.races == r).sum()) for r in range(len(labels.RACES))},
-        "age_histogram_10y": np.bincount(np.minimum(dataset.ages, 119) // 10, minlength=12).tolist(),
+        "without_race": int((dataset.races == UNKNOWN).sum()),
+        "without_age": int(len(dataset) - len(aged)),
+        "age_histogram_10y": np.bincount(np.minimum(aged, 119) // 10, minlength=12).tolist(),
     }
+    names = sorted(set(dataset.sources.tolist()))
+    if len(names) > 1:
+        summary["sources"] = {name: label_summary(dataset.subset_mask(dataset.sources == name)) for name in names}
+    return summary

@@ -1,16 +1,19 @@
 """Training faces as the Lambda sees them: the runtime's own decode -> detect -> align -> crop.
 
-For each training image, ``views`` camera views: the face scaled to a random side
-(``MIN_SIDE``-``MAX_SIDE`` px), pasted at a random place into a ``FRAME_SIDE`` square frame of
-its own mean border colour, JPEG-encoded at a random quality, then decoded, detected and
-aligned by ``agegender`` exactly as the Lambda does (``decoding.decode_image``,
-``ImageAnalyzer.detect``, ``faces.align_face``) and prepared at the model's input size by the
-shared ``prepare_face``. Images in which the runtime finds no face are recorded as misses (the
-run keeps their originals only). The arrays are cached like the UTKFace arrays.
+For each image, ``views`` camera views: the photo (padded with a blurred mirror of itself, so
+tight crops such as CelebA's get a background instead of an edge) scaled to a random size,
+pasted at a random place into a ``FRAME_SIDE`` square frame of its own mean border colour,
+put through a camera's faults (``CameraFaults``: low resolution, blur, noise, colour and
+white-balance shifts, grey frames, JPEG quality), then decoded, detected and aligned by
+``agegender`` exactly as the Lambda does (``decoding.decode_image``, ``ImageAnalyzer.detect``,
+``faces.align_face``, with the detector's keypoints jittered a little more in training) and
+prepared at the model's input size by the shared ``prepare_face``. Images in which the runtime
+finds no face are recorded as misses. The arrays are cached like the source arrays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from agegender.preprocessing import prepare_face
 from training.dataset import source_digest
@@ -28,10 +31,35 @@ from training.dataset import source_digest
 log = logging.getLogger(__name__)
 
 FRAME_SIDE = 320
-MIN_SIDE, MAX_SIDE = 40, 200
-JPEG_QUALITY = (50, 95)
+#: Padding added around each photo before it is scaled, as a share of its side on each edge.
+PAD_SHARE = 0.3
 #: Bump when the views would change for the same source and settings.
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
+
+
+@dataclass(frozen=True)
+class CameraFaults:
+    """What happens to a face between a real scene and the Lambda, drawn per view."""
+
+    side: tuple[int, int] = (24, 200)  # longer side of the unpadded photo in the frame, log-uniform
+    jpeg_quality: tuple[int, int] = (30, 95)
+    blur_chance: float = 0.3
+    blur_radius: tuple[float, float] = (0.4, 1.5)
+    noise_chance: float = 0.3
+    noise_sigma: tuple[float, float] = (2.0, 8.0)
+    colour_chance: float = 0.5
+    channel_gain: float = 0.12  # white balance: each channel times 1 +- this
+    grey_chance: float = 0.08
+    keypoint_jitter: float = 0.03  # std of extra keypoint noise, in eye distances
+
+
+#: Training views: the whole range of camera faults.
+TRAINING_FAULTS = CameraFaults()
+#: Evaluation views (the detect+crop path of a test split): a plain camera, no extra faults.
+EVALUATION_FAULTS = CameraFaults(
+    side=(80, 200), jpeg_quality=(90, 91), blur_chance=0.0, noise_chance=0.0, colour_chance=0.0,
+    grey_chance=0.0, keypoint_jitter=0.0,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,24 +71,58 @@ class DetectorViews:
     misses: list[str]  # views in which the runtime found no face
 
 
-def camera_view(face: Image.Image, rng: np.random.Generator) -> bytes:
-    """The face small, somewhere in a frame, as a JPEG: what a camera upload of it could look like."""
-    side = int(rng.integers(MIN_SIDE, MAX_SIDE + 1))
-    rgb = np.asarray(face.convert("RGB"))
+def padded(photo: Image.Image) -> Image.Image:
+    """``photo`` inside a border of its own mirror image, blurred, ``PAD_SHARE`` of its side wide."""
+    rgb = np.asarray(photo.convert("RGB"))
+    pad_y, pad_x = (max(1, int(PAD_SHARE * n)) for n in rgb.shape[:2])
+    pad_y, pad_x = min(pad_y, rgb.shape[0] - 1), min(pad_x, rgb.shape[1] - 1)
+    mirrored = Image.fromarray(np.pad(rgb, ((pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="reflect"))
+    canvas = mirrored.filter(ImageFilter.GaussianBlur(max(2.0, photo.width / 12)))
+    canvas.paste(photo.convert("RGB"), (pad_x, pad_y))
+    return canvas
+
+
+def camera_view(photo: Image.Image, rng: np.random.Generator, faults: CameraFaults = TRAINING_FAULTS) -> bytes:
+    """The photo small, somewhere in a frame, through a camera's faults, as a JPEG."""
+    low, high = faults.side
+    side = float(np.exp(rng.uniform(np.log(low), np.log(high + 1))))
+    scale = side / max(photo.size)
+    photo = padded(photo)
+    width, height = (max(8, round(n * scale)) for n in photo.size)
+    width, height = min(width, FRAME_SIDE), min(height, FRAME_SIDE)
+    rgb = np.asarray(photo)
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).mean(axis=0)
     frame = Image.new("RGB", (FRAME_SIDE, FRAME_SIDE), tuple(int(v) for v in border))
-    left, top = (int(rng.integers(0, FRAME_SIDE - side + 1)) for _ in range(2))
-    frame.paste(face.convert("RGB").resize((side, side), Image.Resampling.BILINEAR), (left, top))
+    left = int(rng.integers(0, FRAME_SIDE - width + 1))
+    top = int(rng.integers(0, FRAME_SIDE - height + 1))
+    frame.paste(photo.resize((width, height), Image.Resampling.BILINEAR), (left, top))
+    if rng.random() < faults.blur_chance:
+        frame = frame.filter(ImageFilter.GaussianBlur(rng.uniform(*faults.blur_radius)))
+    pixels = np.asarray(frame, dtype=np.float32)
+    if rng.random() < faults.colour_chance:
+        gain = 1.0 + rng.uniform(-faults.channel_gain, faults.channel_gain, size=3)
+        gamma = rng.uniform(0.8, 1.25)
+        pixels = 255.0 * (np.clip(pixels * gain, 0, 255) / 255.0) ** gamma
+    if rng.random() < faults.noise_chance:
+        pixels = pixels + rng.normal(0.0, rng.uniform(*faults.noise_sigma), size=pixels.shape)
+    frame = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    if rng.random() < faults.grey_chance:
+        frame = frame.convert("L").convert("RGB")
     buffer = io.BytesIO()
-    frame.save(buffer, format="JPEG", quality=int(rng.integers(*JPEG_QUALITY)))
+    frame.save(buffer, format="JPEG", quality=int(rng.integers(*faults.jpeg_quality)))
     return buffer.getvalue()
 
 
 _ANALYZER = None
 
 
-def runtime_crop(data: bytes, size: int) -> np.ndarray | None:
-    """The Lambda's crop of the most confident face in ``data`` at ``size``, or None where it finds none."""
+def runtime_crop(
+    data: bytes, size: int, rng: np.random.Generator | None = None, keypoint_jitter: float = 0.0
+) -> np.ndarray | None:
+    """The Lambda's crop of the most confident face in ``data`` at ``size``, or None where it finds none.
+
+    With ``keypoint_jitter``, the detector's keypoints move by that many eye distances (std) first.
+    """
     from agegender import decoding
     from agegender.analyzer import ImageAnalyzer
     from agegender.faces import align_face
@@ -72,15 +134,28 @@ def runtime_crop(data: bytes, size: int) -> np.ndarray | None:
     faces = _ANALYZER.detect(image)
     if not faces:
         return None
-    return prepare_face(align_face(image, faces[0]).crop, size)
+    face = faces[0]
+    if rng is not None and keypoint_jitter > 0:
+        scale = np.array(image.size, dtype=np.float64)
+        points = face.keypoints * scale
+        eye_distance = float(np.hypot(*(points[1] - points[0])))
+        moved = points + rng.normal(0.0, keypoint_jitter * eye_distance, size=points.shape)
+        face = dataclasses.replace(face, keypoints=moved / scale)
+    return prepare_face(align_face(image, face).crop, size)
 
 
-def _views_of(job: tuple[str, bytes, int, int, int]) -> list[tuple[str, np.ndarray | None]]:
-    name, data, size, views, seed = job
+def _views_of(job: tuple[str, bytes, int, int, int, CameraFaults]) -> list[tuple[str, np.ndarray | None]]:
+    name, data, size, views, seed, faults = job
     rng = np.random.default_rng([seed, int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")])
-    face = Image.open(io.BytesIO(data))
-    face.load()
-    return [(name, runtime_crop(camera_view(face, rng), size)) for _ in range(views)]
+    try:
+        face = Image.open(io.BytesIO(data))
+        face.load()
+    except (OSError, ValueError) as exc:
+        log.warning("skipping unreadable image %s: %s", name, exc)
+        return [(name, None)] * views
+    return [
+        (name, runtime_crop(camera_view(face, rng, faults), size, rng, faults.keypoint_jitter)) for _ in range(views)
+    ]
 
 
 def detector_views(
@@ -91,12 +166,13 @@ def detector_views(
     seed: int = 0,
     workers: int = 2,
     cache: Path | None = None,
+    faults: CameraFaults = TRAINING_FAULTS,
 ) -> DetectorViews:
-    """``views`` runtime crops of each ``(name, JPEG bytes)`` item (a process per core, each with its models)."""
+    """``views`` runtime crops of each ``(name, image bytes)`` item (a process per core, each with its models)."""
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as arrays:
             return DetectorViews(arrays["names"], arrays["images"], arrays["misses"].tolist())
-    jobs = [(name, data, size, views, seed) for name, data in items]
+    jobs = [(name, data, size, views, seed, faults) for name, data in items]
     names, images, misses = [], [], []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for results in pool.map(_views_of, jobs, chunksize=64):

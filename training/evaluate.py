@@ -23,7 +23,7 @@ from PIL import Image, ImageFilter
 
 from agegender import labels
 from agegender.classifier import AgeGenderClassifier
-from training.dataset import FaceDataset, label_summary, load_faces
+from training.dataset import UNKNOWN, FaceDataset, label_summary, load_faces
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,31 @@ def compute_metrics(
         metrics["age_range_coverage"] = float(((truth_age >= low) & (truth_age <= high)).mean())
         metrics["age_range_mean_width"] = float((high - low).mean())
     return metrics
+
+
+def check_figures(classifier: AgeGenderClassifier, faces: FaceDataset) -> dict[str, Any]:
+    """The compact figures of one source and path: gender accuracy, age MAE (faces with an age), ECE, flip rates."""
+    prediction = classifier.predict_inputs(faces.images)
+    aged = faces.ages != UNKNOWN
+    errors = np.abs(prediction.age[aged] - labels.clip_age(faces.ages[aged]))
+    return {
+        "faces": len(faces),
+        "gender_accuracy": float(((prediction.p_female >= 0.5) == (faces.genders == 1)).mean()),
+        "age_mae": float(errors.mean()) if aged.any() else None,
+        "gender_ece": gender_calibration(prediction.p_female, faces.genders)["expected_calibration_error"],
+        "gender_flip_rate": gender_flip_rates(classifier, faces.images),
+    }
+
+
+def evaluate_checks(model_path: Path, checks: dict[str, FaceDataset], output_dir: Path) -> dict[str, Any]:
+    """``check_figures`` for every ``<source>/<split>/<path>`` set; writes ``by_source.json``."""
+    classifier = AgeGenderClassifier(model_path, num_threads=2, max_batch=64)
+    report = {key: check_figures(classifier, faces) for key, faces in checks.items() if len(faces)}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "by_source.json").write_text(json.dumps(report, indent=2) + "\n")
+    for key, figures in report.items():
+        log.info("%s: %d faces, gender %.2f%%", key, figures["faces"], 100 * figures["gender_accuracy"])
+    return report
 
 
 def _read_history(path: Path) -> dict[str, list[float]]:

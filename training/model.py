@@ -119,14 +119,17 @@ class AgeDistributionLoss(keras.losses.Loss):
         self.l1_weight = l1_weight
 
     def call(self, y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
-        age = ops.clip(ops.reshape(ops.cast(y_true, "float32"), (-1, 1)), 0.0, float(labels.MAX_AGE))
+        """Per-face loss; faces whose age is unknown (negative, ``training.dataset.UNKNOWN``) add nothing."""
+        raw = ops.reshape(ops.cast(y_true, "float32"), (-1, 1))
+        known = ops.cast(ops.squeeze(raw, 1) >= 0.0, "float32")
+        age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
         bins = ops.expand_dims(ops.arange(labels.MAX_AGE + 1, dtype="float32"), 0)
         target = ops.exp(-0.5 * ops.square((bins - age) / self.sigma))
         target = target / ops.sum(target, axis=1, keepdims=True)
         probs = ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0)
         cross_entropy = -ops.sum(target * ops.log(probs), axis=1)
         expected = ops.sum(probs * bins, axis=1)
-        return cross_entropy + self.l1_weight * ops.abs(expected - ops.squeeze(age, 1))
+        return known * (cross_entropy + self.l1_weight * ops.abs(expected - ops.squeeze(age, 1)))
 
     def get_config(self) -> dict[str, object]:
         return {**super().get_config(), "sigma": self.sigma, "l1_weight": self.l1_weight}
@@ -134,11 +137,12 @@ class AgeDistributionLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="agegender")
 def age_mae(y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
-    """Mean absolute error of the expected age, in years (a Keras metric)."""
+    """Mean absolute error of the expected age, in years (a Keras metric; faces without an age count 0)."""
     bins = ops.arange(labels.MAX_AGE + 1, dtype="float32")
     expected = ops.sum(ops.cast(y_pred, "float32") * bins, axis=-1)
-    age = ops.clip(ops.reshape(ops.cast(y_true, "float32"), (-1,)), 0.0, float(labels.MAX_AGE))
-    return ops.abs(expected - age)
+    raw = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+    age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
+    return ops.cast(raw >= 0.0, "float32") * ops.abs(expected - age)
 
 
 def compile_model(

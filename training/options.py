@@ -18,6 +18,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
+EXTRA_DATA = REPO_ROOT.parent / "shared" / "datasets" / "extra"
 SAGEMAKER_CHECKPOINTS = Path("/opt/ml/checkpoints")
 
 log = logging.getLogger("training")
@@ -59,8 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--detector_views",
         type=int,
         default=0,
-        help="add N camera views of each training face, cropped by the runtime's detector (training.detector_crops)",
+        help="add N camera views of each training face, cropped by the runtime's detector (training.detector_crops); "
+        "with --sources, 0 still makes the evaluation views",
     )
+    hp.add_argument(
+        "--sources",
+        default="",
+        help="comma-separated name[=path][:weight] (training.sources); empty = UTKFace alone from --train. "
+        "e.g. utkface,aaf,celeba:0.8",
+    )
+    hp.add_argument(
+        "--crops_only", default="celeba", help="sources whose own framing is never trained on, only runtime crops"
+    )
+    hp.add_argument("--holdout_source", default="", help="a source never trained on; checkpoints are chosen on it")
     hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
     )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from training.conversion import ExportResult
     from training.dataset import FaceDataset
+    from training.sources import MixedData
 
 #: Evaluation plots that show dataset images (kept in the run's output, never shipped).
 DATASET_IMAGE_PLOTS = "sample_predictions.png"
@@ -32,74 +33,45 @@ def _verbosity(value: str) -> int:
     return int(value)
 
 
-def load_data(args: argparse.Namespace) -> FaceDataset:
-    """The faces at ``--input_size``, with their fixed split (``--max_images`` keeps the first N)."""
-    from training.dataset import label_summary, load_faces
+def load_data(args: argparse.Namespace) -> MixedData:
+    """Every source's faces at ``--input_size`` with their fixed splits and runtime crops (``training.sources``)."""
+    from training.dataset import label_summary
+    from training.sources import load_mixed, parse_source
 
-    data = load_faces(
-        args.train,
-        args.input_size,
-        val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction,
-        cache_dir=args.cache_dir,
-    )
-    if args.max_images:
-        data = data.head(args.max_images)
-    if args.detector_views:
-        data = with_detector_views(data, args)
-    log.info("faces: %s", label_summary(data))
-    return data
-
-
-def with_detector_views(data: FaceDataset, args: argparse.Namespace) -> FaceDataset:
-    """``data`` plus ``--detector_views`` runtime crops of each training face, as more training rows."""
-    import hashlib
-
-    import numpy as np
-
-    from agegender.detector import YUNET_N
-    from training.dataset import VIEW_SUFFIX, FaceDataset, find_source, iter_files
-    from training.detector_crops import cache_key, detector_views
-
-    train_names = set(data.subset("train").names.tolist())
-    names_digest = hashlib.sha256("\n".join(sorted(train_names)).encode()).hexdigest()[:16]
-    source = find_source(args.train)
-    detector = f"{YUNET_N.name} {YUNET_N.version}"
-    settings = f"{args.input_size}|{args.detector_views}|{args.seed}|{names_digest}|{detector}"
-    cache = args.cache_dir / cache_key(source, settings)
-    views = detector_views(
-        ((name, blob) for name, blob in iter_files(source) if name in train_names),
+    entries = [entry for entry in args.sources.split(",") if entry.strip()] or ["utkface"]
+    data = load_mixed(
+        [parse_source(entry, args.train) for entry in entries],
         args.input_size,
         views=args.detector_views,
         seed=args.seed,
-        cache=cache,
+        cache_dir=args.cache_dir,
+        crops_only=frozenset(name.strip() for name in args.crops_only.split(",") if name.strip()),
+        holdout=args.holdout_source,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        max_images=args.max_images,
     )
-    log.info("detector views: %d added, %d training faces without a detection", len(views.names), len(views.misses))
-    row = {name: i for i, name in enumerate(data.names.tolist())}
-    index = np.array([row[name] for name in views.names.tolist()], dtype=np.int64)
-    return FaceDataset(
-        images=np.concatenate([data.images, views.images]),
-        ages=np.concatenate([data.ages, data.ages[index]]),
-        genders=np.concatenate([data.genders, data.genders[index]]),
-        races=np.concatenate([data.races, data.races[index]]),
-        names=np.concatenate([data.names, np.char.add(views.names.astype(str), VIEW_SUFFIX)]),
-        splits=np.concatenate([data.splits, data.splits[index]]),
-    )
+    log.info("training rows: %s", label_summary(data.train))
+    return data
 
 
-def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()) -> keras.Model:
-    """Build and train the network; returns the inference model (without augmentation).
+def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) -> keras.Model:
+    """Build and train the network; returns the inference model (without augmentation) at its chosen epoch.
 
-    An interrupted run restarted with the same ``--checkpoint_dir`` resumes from its last
-    finished epoch (weights, optimizer state and schedule position).
+    After each epoch every source's validation faces are classified through the detect+crop
+    path (``SourceValidation``); the epoch with the best mean gender accuracy over the sources
+    (the held-out source alone with ``--holdout_source``) is kept. An interrupted run restarted
+    with the same ``--checkpoint_dir`` resumes from its last finished epoch (weights, optimizer
+    state, schedule position and the best epoch so far).
     """
     import keras
 
     from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
     from training.augment import build_augmenter
+    from training.callbacks import SourceValidation
     from training.model import build_model, compile_model, with_augmentation
 
-    train_set, val_set = data.subset("train"), data.subset("val")
+    train_set, val_set = data.train, data.val
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError("the training and validation splits must not be empty")
     if args.init_model:
@@ -131,6 +103,11 @@ def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()
     def targets(split: FaceDataset) -> dict[str, object]:
         return {GENDER_OUTPUT: split.genders[:, None].astype("float32"), AGE_OUTPUT: split.ages.astype("float32")}
 
+    suffix = "/all/detected" if args.holdout_source else "/val/detected"
+    watched = {key.split("/")[0]: faces for key, faces in data.checks.items() if key.endswith(suffix)}
+    if args.holdout_source:
+        watched = {args.holdout_source: watched[args.holdout_source]}
+    validation = SourceValidation(model, watched, args.checkpoint_dir / "best")
     trainer.fit(
         train_set.images.astype("float32"),
         targets(train_set),
@@ -141,17 +118,19 @@ def fit(args: argparse.Namespace, data: FaceDataset, extra_callbacks: tuple = ()
         verbose=_verbosity(args.verbose),
         callbacks=[
             keras.callbacks.BackupAndRestore(str(args.checkpoint_dir)),
+            validation,
             keras.callbacks.CSVLogger(str(args.output_data_dir / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
             *extra_callbacks,
         ],
     )
+    validation.restore_best()
     return model
 
 
 def export_and_report(
     model: keras.Model,
-    data: FaceDataset,
+    data: MixedData,
     args: argparse.Namespace,
     *,
     train_seconds: float | None,
@@ -162,10 +141,11 @@ def export_and_report(
     import numpy as np
 
     from training import conversion
-    from training.dataset import label_summary
+    from training.dataset import UTKFACE, label_summary
 
-    train_set, test_set = data.subset("train"), data.subset("test")
-    check = test_set if len(test_set) else data.subset("val")
+    train_set = data.train
+    test_key = f"{UTKFACE}/test/aligned" if f"{UTKFACE}/test/aligned" in data.checks else next(iter(data.checks))
+    check = data.checks[test_key]
     rng = np.random.default_rng(args.seed)
     calibration = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
     result = conversion.export_all(
@@ -191,17 +171,19 @@ def export_and_report(
         "shipped": shipped.name,
     }
     if args.evaluate and len(check):
-        from training.evaluate import evaluate_tflite
+        from training.evaluate import evaluate_checks, evaluate_tflite
 
         metrics = evaluate_tflite(
             shipped,
             check,
             args.output_data_dir / "evaluation",
             history_csv=args.output_data_dir / "history.csv",
-            dataset_summary=label_summary(data),
+            dataset_summary={**label_summary(data.train), "detector_misses": data.misses},
             reference=next(path for q, path in result.tflite.items() if q != result.shipped),
         )
         summary["test_metrics"] = {k: metrics[k] for k in ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")}
+        summary["test_metrics"]["evaluated"] = test_key
+        summary["by_source"] = evaluate_checks(shipped, data.checks, args.output_data_dir / "evaluation")
     (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if args.ship_dir:
         ship(result, args.output_data_dir, args.ship_dir)

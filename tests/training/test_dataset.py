@@ -5,7 +5,15 @@ import pytest
 
 from tests.conftest import MALFORMED_NAMES, synthetic_utkface_files
 from training import dataset
-from training.dataset import find_source, load_faces, parse_name, split_of
+from training.dataset import (
+    UNKNOWN,
+    find_source,
+    label_summary,
+    load_faces,
+    parse_manifest_row,
+    parse_name,
+    split_of,
+)
 
 
 def test_parse_name_reads_labels():
@@ -72,3 +80,59 @@ def test_find_source_errors(tmp_path):
         find_source(tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="neither"):
         find_source(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"file": "a.jpg", "gender": "Female", "age": "31"}, (1, 31, UNKNOWN)),
+        ({"file": "a.jpg", "gender": "male"}, (0, UNKNOWN, UNKNOWN)),
+        ({"file": "a.jpg", "gender": "M", "age": "25-32", "race": "2"}, (0, 28, 2)),
+        ({"file": "a.jpg", "gender": "1", "age": ""}, (1, UNKNOWN, UNKNOWN)),
+    ],
+)
+def test_manifest_rows(row, expected):
+    label = parse_manifest_row(row)
+    assert (label.gender, label.age, label.race) == expected
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"file": "a.jpg", "gender": "x"},
+        {"file": "", "gender": "Male"},
+        {"file": "a.jpg", "gender": "Male", "age": "old"},
+        {"file": "a.jpg", "gender": "Male", "race": "9"},
+    ],
+)
+def test_unreadable_manifest_rows_are_skipped(row, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert parse_manifest_row(row) is None
+    assert "manifest" in caplog.text
+
+
+def write_manifest_source(folder, count=12):
+    """A folder of ``count`` images with a labels.csv: alternate genders, every third face without an age."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = synthetic_utkface_files(count)
+    lines = ["file,gender,age"]
+    for index, blob in enumerate(list(files.values())[:count]):
+        (folder / f"img{index:03d}.jpg").write_bytes(blob)
+        age = "" if index % 3 == 0 else str(20 + index)
+        lines.append(f"img{index:03d}.jpg,{'Female' if index % 2 else 'Male'},{age}")
+    lines.append("missing.jpg,Male,30")  # a row without an image: nothing to load
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_a_manifest_source_loads_with_its_own_names_and_unknown_ages(tmp_path):
+    data = load_faces(write_manifest_source(tmp_path / "mine"), 24, source_name="mine")
+    assert len(data) == 12
+    assert data.names[0] == "mine/img000.jpg"
+    assert set(data.sources) == {"mine"}
+    assert (data.ages == UNKNOWN).sum() == 4
+    assert (data.races == UNKNOWN).all()
+    assert data.genders.tolist()[:4] == [0, 1, 0, 1]
+    summary = label_summary(data)
+    assert summary["without_age"] == 4
+    assert summary["without_race"] == 12

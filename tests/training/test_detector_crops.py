@@ -7,7 +7,15 @@ import io
 import numpy as np
 from PIL import Image
 
-from training.detector_crops import FRAME_SIDE, camera_view, detector_views, runtime_crop
+from training.detector_crops import (
+    EVALUATION_FAULTS,
+    FRAME_SIDE,
+    CameraFaults,
+    camera_view,
+    detector_views,
+    padded,
+    runtime_crop,
+)
 
 
 def jpeg(image: Image.Image) -> bytes:
@@ -32,9 +40,30 @@ def test_the_runtime_crops_a_real_face_and_finds_none_in_a_blank(sample_portrait
 
 def test_views_keep_their_source_names_and_record_misses(sample_portrait, tmp_path):
     items = [("face.jpg", jpeg(sample_portrait)), ("blank.jpg", jpeg(Image.new("RGB", (200, 200), (90, 90, 90))))]
-    views = detector_views(items, 32, views=2, seed=3, workers=1, cache=tmp_path / "views.npz")
+    views = detector_views(
+        items, 32, views=2, seed=3, workers=1, cache=tmp_path / "views.npz", faults=EVALUATION_FAULTS
+    )
     assert views.names.tolist() == ["face.jpg", "face.jpg"]
     assert views.images.shape == (2, 32, 32, 3)
     assert views.misses == ["blank.jpg", "blank.jpg"]
     again = detector_views([], 32, views=2, seed=3, cache=tmp_path / "views.npz")  # from the cache
     np.testing.assert_array_equal(again.images, views.images)
+
+
+def test_tight_crops_get_a_blurred_mirror_border(sample_portrait):
+    framed = padded(sample_portrait)
+    assert framed.width > 1.5 * sample_portrait.width
+    inner = framed.crop((int(0.3 * sample_portrait.width), int(0.3 * sample_portrait.height),
+                         int(1.3 * sample_portrait.width), int(1.3 * sample_portrait.height)))  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(inner), np.asarray(sample_portrait))
+
+
+def test_camera_faults_reach_the_frame(sample_portrait):
+    grey = CameraFaults(side=(100, 100), grey_chance=1.0, colour_chance=0.0, blur_chance=0.0, noise_chance=0.0)
+    frame = np.asarray(Image.open(io.BytesIO(camera_view(sample_portrait, np.random.default_rng(1), grey))))
+    assert np.abs(frame[..., 0].astype(int) - frame[..., 2]).max() <= 8  # grey, up to JPEG's chroma rounding
+    plain = {"jpeg_quality": (95, 96), "blur_chance": 0.0, "noise_chance": 0.0, "colour_chance": 0.0}
+    for seed in range(3):
+        small = camera_view(sample_portrait, np.random.default_rng(seed), CameraFaults(side=(24, 24), **plain))
+        large = camera_view(sample_portrait, np.random.default_rng(seed), CameraFaults(side=(200, 200), **plain))
+        assert len(small) < len(large) / 2  # a low-resolution face: far less detail in the frame

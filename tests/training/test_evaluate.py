@@ -48,6 +48,7 @@ def test_plots_are_written(hand_made, tmp_path):
         races=hand_made["races"],
         names=np.array([f"f{i}" for i in range(6)]),
         splits=np.array(["test"] * 6),
+        sources=np.array(["utkface"] * 6),
     )
     history = tmp_path / "history.csv"
     history.write_text(

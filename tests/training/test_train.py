@@ -55,7 +55,9 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert json.loads((model_dir / "agegender_int8.contract.json").read_text())["flip_average"] is True
     run = json.loads((output / "run.json").read_text())
     assert run["shipped"] == f"agegender_{parity['shipped']}.tflite"
-    assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap"}
+    assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap", "evaluated"}
+    assert run["test_metrics"]["evaluated"] == "utkface/test/aligned"
+    assert "utkface/test/aligned" in run["by_source"]  # synthetic faces: the detector finds none to add
     metrics = json.loads((output / "evaluation" / "metrics.json").read_text())
     assert metrics["model"]["quantization"] == parity["shipped"]
     other = "float32" if parity["shipped"] == "int8" else "int8"
@@ -106,3 +108,40 @@ def test_interrupted_run_resumes_from_its_checkpoint(sagemaker_env):
     run = json.loads((sagemaker_env["output"] / "run.json").read_text())
     assert run["exported"] is False
     assert (sagemaker_env["output"] / "model.keras").exists()
+
+
+def test_faces_without_an_age_add_no_age_loss():
+    from training.model import AgeDistributionLoss
+
+    loss = AgeDistributionLoss()
+    from agegender.labels import MAX_AGE
+
+    probs = np.full((3, MAX_AGE + 1), 1 / (MAX_AGE + 1), dtype="float32")
+    per_face = np.asarray(loss.call(np.array([30.0, -1.0, 5.0], dtype="float32"), probs))
+    assert per_face[1] == 0.0
+    assert per_face[0] > 0
+    assert per_face[2] > 0
+
+
+def test_the_best_epoch_on_the_sources_is_kept(tmp_path):
+    from training.callbacks import SELECTION_METRIC, SourceValidation
+    from training.dataset import FaceDataset
+    from training.model import build_model
+
+    model = build_model("plain_cnn", 16, width=0.25)
+    faces = FaceDataset(
+        images=np.random.default_rng(0).integers(0, 255, (8, 16, 16, 3), dtype=np.uint8), ages=np.full(8, 30),
+        genders=np.array([0, 1] * 4), races=np.zeros(8, int), names=np.array([f"f{i}" for i in range(8)]),
+        splits=np.array(["val"] * 8), sources=np.array(["a"] * 8),
+    )  # fmt: skip
+    callback = SourceValidation(model, {"a": faces}, tmp_path / "best")
+    logs = {}
+    callback.on_epoch_end(0, logs)
+    assert set(logs) == {"val_a_gender_acc", "val_a_age_mae", SELECTION_METRIC}
+    kept = [w.copy() for w in model.get_weights()]
+    assert callback.best() == {"epoch": 0, "score": logs[SELECTION_METRIC]}
+    model.set_weights([w * 0 for w in kept])  # a worse epoch (all outputs equal): accuracy 50%
+    callback.on_epoch_end(1, {})
+    if callback.best()["epoch"] == 0:
+        callback.restore_best()
+        np.testing.assert_array_equal(model.get_weights()[0], kept[0])
