@@ -24,8 +24,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy -p agegender -p training -p infra -p layers -p local_pipeline -p bench
-	$(BIN)/mypy lambdas/handler.py scripts
+	$(BIN)/mypy -p agegender -p audience -p training -p infra -p layers -p local_pipeline -p bench
+	$(BIN)/mypy lambdas/handler.py lambdas/audience_handler.py scripts
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

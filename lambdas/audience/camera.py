@@ -1,0 +1,171 @@
+"""One camera's state: frames taken in capture order, whatever order they arrive in, each once.
+
+Frames wait in ``pending`` until a frame ``reorder_window_s`` newer has arrived (or, for a
+camera that went quiet, until a sweep's clock passes them); then they are committed to the
+tracker in capture order. So a redelivered frame (same id) is ignored, and frames shuffled
+within the window give the same tracks and counts as frames in order. A frame older than
+everything committed arrived too late to be placed: it is dropped and counted. Decisions do
+not wait: ``live_tracks`` replays the pending frames on a copy of the committed tracks.
+
+Committed frames feed the per-minute tallies; a minute closes when committed time (or a
+sweep's clock, less the window) passes its end. Finished tracks and closed minutes are the
+audience records (``audience.records``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from audience.frames import Face, Frame
+from audience.tracker import Track, Tracker, TrackerSettings, mix_key
+
+MINUTE_S = 60
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """Ordering and presence."""
+
+    reorder_window_s: float = 3.0
+    #: A track is present (counts for decisions) when seen within this of the camera's newest frame.
+    presence_s: float = 2.5
+    #: Committed frame ids remembered for deduplication (besides the pending ones).
+    remembered_ids: int = 64
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
+
+
+@dataclass
+class MinuteTally:
+    """Who was seen in one minute: per track, whether it looked and its age-group|gender."""
+
+    start: float
+    tracks: dict[str, list[Any]] = field(default_factory=dict)  # track id -> [attentive, mix key]
+
+    def add(self, track: Track, attentive: bool) -> None:
+        looked = attentive or bool(self.tracks.get(track.track_id, [False])[0])
+        self.tracks[track.track_id] = [looked, mix_key(track)]
+
+    def record(self, camera: str) -> dict[str, Any]:
+        """The per-minute counts: opportunities to see, watchers, and the age-group x gender mix."""
+        mix: dict[str, int] = {}
+        for _, key in self.tracks.values():
+            mix[key] = mix.get(key, 0) + 1
+        return {
+            "camera": camera,
+            "minute": self.start,
+            "opportunities_to_see": len(self.tracks),
+            "watchers": sum(1 for looked, _ in self.tracks.values() if looked),
+            "mix": dict(sorted(mix.items())),
+        }
+
+
+@dataclass
+class Changes:
+    """What taking in a frame (or a sweep) produced."""
+
+    finished: list[Track] = field(default_factory=list)
+    minutes: list[dict[str, Any]] = field(default_factory=list)
+    duplicate: bool = False
+    late: bool = False
+
+
+def _frame_to_dict(frame: Frame) -> dict[str, Any]:
+    return asdict(frame)
+
+
+def _frame_from_dict(data: dict[str, Any]) -> Frame:
+    return Frame(**{**data, "faces": tuple(Face(**f) for f in data["faces"])})
+
+
+class CameraState:
+    """Committed tracker, pending frames, recent ids and open minutes of one camera (JSON-serialisable)."""
+
+    def __init__(self, camera: str, settings: CameraSettings | None = None) -> None:
+        self.settings = settings or CameraSettings()
+        self.camera = camera
+        self.tracker = Tracker(camera, self.settings.tracker)
+        self.pending: list[Frame] = []
+        self.recent_ids: list[str] = []
+        self.minutes: dict[int, MinuteTally] = {}
+        self.watermark = -math.inf  # capture time of the newest committed frame
+        self.late_frames = 0
+        self.duplicate_frames = 0
+
+    # -- taking frames in ---------------------------------------------------------------------------
+    def add(self, frame: Frame) -> Changes:
+        """Take in one frame; commit what the window allows."""
+        if frame.frame_id in self.recent_ids or any(p.frame_id == frame.frame_id for p in self.pending):
+            self.duplicate_frames += 1
+            return Changes(duplicate=True)
+        if frame.captured_at <= self.watermark:
+            self.late_frames += 1
+            return Changes(late=True)
+        self.pending.append(frame)
+        self.pending.sort(key=lambda f: (f.captured_at, f.frame_id))
+        return self._commit_until(self.pending[-1].captured_at - self.settings.reorder_window_s)
+
+    def sweep(self, now: float) -> Changes:
+        """For a camera that may have gone quiet: commit, end tracks and close minutes up to the clock ``now``."""
+        horizon = now - self.settings.reorder_window_s
+        changes = self._commit_until(horizon)
+        ended = self.tracker.end_idle(horizon)
+        changes.finished += ended
+        changes.minutes += self._close_minutes(horizon)
+        return changes
+
+    def _commit_until(self, horizon: float) -> Changes:
+        changes = Changes()
+        while self.pending and self.pending[0].captured_at <= horizon:
+            frame = self.pending.pop(0)
+            changes.minutes += self._close_minutes(frame.captured_at)
+            seen, ended = self.tracker.step(frame)
+            changes.finished += ended
+            minute = int(frame.captured_at // MINUTE_S) * MINUTE_S
+            tally = self.minutes.setdefault(minute, MinuteTally(float(minute)))
+            for track in seen:
+                tally.add(track, track.last_attentive)
+            self.watermark = frame.captured_at
+            self.recent_ids = [*self.recent_ids, frame.frame_id][-self.settings.remembered_ids :]
+        return changes
+
+    def _close_minutes(self, now: float) -> list[dict[str, Any]]:
+        """Records of the minutes that ended at or before ``now``, oldest first."""
+        closed = sorted(m for m in self.minutes if m + MINUTE_S <= now)
+        return [self.minutes.pop(m).record(self.camera) for m in closed]
+
+    # -- what a display needs -----------------------------------------------------------------------
+    def live_tracks(self) -> tuple[list[Track], float]:
+        """The tracks present now (pending frames replayed on a copy), and the newest frame's capture time."""
+        tracker = copy.deepcopy(self.tracker)
+        for frame in self.pending:
+            tracker.step(frame)
+        newest = tracker.latest
+        return [t for t in tracker.tracks if newest - t.last_seen <= self.settings.presence_s], newest
+
+    # -- storage ------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "camera": self.camera,
+            "tracker": self.tracker.to_dict(),
+            "pending": [_frame_to_dict(f) for f in self.pending],
+            "recent_ids": self.recent_ids,
+            "minutes": {str(m): {"start": t.start, "tracks": t.tracks} for m, t in self.minutes.items()},
+            "watermark": None if self.watermark == -math.inf else self.watermark,
+            "late_frames": self.late_frames,
+            "duplicate_frames": self.duplicate_frames,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], settings: CameraSettings | None = None) -> CameraState:
+        state = cls(data["camera"], settings)
+        state.tracker = Tracker.from_dict(data["tracker"], state.settings.tracker)
+        state.pending = [_frame_from_dict(f) for f in data.get("pending", [])]
+        state.recent_ids = list(data.get("recent_ids", []))
+        state.minutes = {int(m): MinuteTally(t["start"], t["tracks"]) for m, t in data.get("minutes", {}).items()}
+        state.watermark = -math.inf if data.get("watermark") is None else data["watermark"]
+        state.late_frames = data.get("late_frames", 0)
+        state.duplicate_frames = data.get("duplicate_frames", 0)
+        return state

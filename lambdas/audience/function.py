@@ -1,0 +1,171 @@
+"""The audience function's configuration and its three entry points, over injected clients.
+
+* ``frames``: the FIFO queue's batches (one message group per camera). Messages are handled in
+  order; after a failure the rest of the batch is reported failed too, so a camera's frames
+  are never taken in out of order (Powertools' FIFO processor).
+* ``sweep``: a schedule (every minute) commits, ends and closes what time has settled on
+  cameras that went quiet, and lets their displays fall back when the audience left.
+* ``decision``: a function URL (IAM auth) ``GET /displays/<id>`` -> the display's current decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from audience.camera import CameraSettings
+from audience.frames import NotAFrameError, parse_frame
+from audience.records import RecordWriter
+from audience.stage import AudienceStage, DecisionPublisher, RulesSource
+from audience.store import StateStore
+from audience.tracker import TrackerSettings
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+#: Variable -> (meaning, default); the stack sets the ones without a default.
+VARIABLES = {
+    "STATE_TABLE": ("DynamoDB table of camera and display state", None),
+    "RESULTS_BUCKET": ("bucket the audience records are written to (audience/...)", None),
+    "RULES_BUCKET": ("bucket holding the rules document", None),
+    "RULES_KEY": ("key of the rules document", "config/display-rules.json"),
+    "DECISIONS_TOPIC_ARN": ("SNS topic of decision changes (attribute display_id); empty: none", ""),
+    "AGE_GROUP_NAMES": ("the inference function's age-group names, comma-separated", "child,teen,adult,senior"),
+    "REORDER_WINDOW_S": ("frames wait this long for earlier ones before they are committed", "3"),
+    "PRESENCE_S": ("a track counts for decisions when seen this recently", "2.5"),
+    "TRACK_MAX_GAP_S": ("a track ends when not seen for this long", "3"),
+    "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", "agegender-audience"),
+    "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", "AgeGender"),
+}
+
+
+@dataclass(frozen=True)
+class AudienceSettings:
+    """Everything the audience function reads from its environment."""
+
+    table: str
+    results_bucket: str
+    rules_bucket: str
+    rules_key: str
+    decisions_topic_arn: str | None
+    age_groups: tuple[str, ...]
+    camera: CameraSettings
+    service_name: str
+    metrics_namespace: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AudienceSettings:
+        """Read and validate (one ValueError naming every problem)."""
+        problems: list[str] = []
+
+        def get(name: str) -> str:
+            value = env.get(name, VARIABLES[name][1] or "").strip()
+            if not value and VARIABLES[name][1] is None:
+                problems.append(f"{name} is required ({VARIABLES[name][0]})")
+            return value
+
+        def seconds(name: str) -> float:
+            try:
+                value = float(get(name))
+            except ValueError:
+                value = -1.0
+            if not 0 < value <= 600:
+                problems.append(f"{name} must be seconds between 0 and 600")
+                return float(VARIABLES[name][1] or 1)
+            return value
+
+        settings = cls(
+            table=get("STATE_TABLE"),
+            results_bucket=get("RESULTS_BUCKET"),
+            rules_bucket=get("RULES_BUCKET"),
+            rules_key=get("RULES_KEY"),
+            decisions_topic_arn=get("DECISIONS_TOPIC_ARN") or None,
+            age_groups=tuple(n.strip() for n in get("AGE_GROUP_NAMES").split(",") if n.strip()),
+            camera=CameraSettings(
+                reorder_window_s=seconds("REORDER_WINDOW_S"),
+                presence_s=seconds("PRESENCE_S"),
+                tracker=TrackerSettings(max_gap_s=seconds("TRACK_MAX_GAP_S")),
+            ),
+            service_name=get("POWERTOOLS_SERVICE_NAME"),
+            metrics_namespace=get("POWERTOOLS_METRICS_NAMESPACE"),
+        )
+        if problems:
+            raise ValueError("invalid audience configuration: " + "; ".join(problems))
+        return settings
+
+
+def build_stage(settings: AudienceSettings, *, s3: Any, dynamodb: Any, sns: Any | None) -> AudienceStage:
+    """The stage wired to the given clients."""
+    publisher = DecisionPublisher(sns, settings.decisions_topic_arn) if settings.decisions_topic_arn else None
+    return AudienceStage(
+        StateStore(dynamodb, settings.table),
+        RecordWriter(s3, settings.results_bucket),
+        RulesSource(s3, settings.rules_bucket, settings.rules_key, age_groups=settings.age_groups),
+        publisher,
+        settings.camera,
+    )
+
+
+def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[str, Handler]:
+    """``frames``, ``sweep`` and ``decision`` handlers around one stage."""
+    logger = Logger(service=settings.service_name)
+    metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
+    batch = SqsFifoPartialProcessor()
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            frame = parse_frame(record.body)
+        except NotAFrameError as exc:
+            logger.info("not a usable frame; skipped", extra={"reason": str(exc)})
+            metrics.add_metric(name="FramesSkipped", unit=MetricUnit.Count, value=1)
+            return
+        outcome = stage.handle_frame(frame)
+        for name, value in (
+            ("Frames", 1),
+            ("FramesDuplicate", outcome.duplicate),
+            ("FramesLate", outcome.late),
+            ("TracksFinished", outcome.tracks_finished),
+            ("DecisionChanges", len(outcome.decisions)),
+        ):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))  # fmt: skip
+        logger.info("frame taken in", extra={"camera": frame.camera, "frame_id": frame.frame_id,
+                                             "duplicate": outcome.duplicate, "late": outcome.late,
+                                             "decisions": [d.to_dict() for d in outcome.decisions]})  # fmt: skip
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics
+    def frames(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return dict(process_partial_response(event=event, record_handler=record_handler, processor=batch,
+                                             context=context))  # fmt: skip
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics
+    def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        outcomes = stage.sweep()
+        finished = sum(o.tracks_finished for o in outcomes)
+        metrics.add_metric(name="TracksFinished", unit=MetricUnit.Count, value=finished)
+        logger.info("sweep", extra={"cameras": len(outcomes), "tracks_finished": finished})
+        return {"cameras": len(outcomes), "tracks_finished": finished}
+
+    def decision(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
+        parts = [p for p in event.get("rawPath", "/").split("/") if p]
+        if method != "GET":
+            return _response(405, {"message": "only GET"})
+        if len(parts) != 2 or parts[0] != "displays":
+            return _response(404, {"message": "use GET /displays/<display id>"})
+        current = stage.current_decision(parts[1])
+        if current is None:
+            return _response(404, {"message": f"no decision for display {parts[1]!r} yet"})
+        return _response(200, current)
+
+    return {"frames": frames, "sweep": sweep, "decision": decision}
+
+
+def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}

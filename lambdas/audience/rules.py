@@ -1,0 +1,237 @@
+"""The rules document (what to play for whom, on which display) and the decision, with its guardrails.
+
+A versioned JSON document (``RULES_EXAMPLE`` shows every field)::
+
+    {"Version": "2026-11-27.1",
+     "Displays": {"lobby-1": {"Cameras": ["door-2"]}},
+     "Default": "house-ad",
+     "MinimumPlaySeconds": 10,
+     "MinimumConfidence": 80,
+     "MinorAgeMarginYears": 2,
+     "Rules": [{"Name": "women-25-plus", "Priority": 10, "Creative": "new-season",
+                "When": {"Genders": ["Female"], "AgeGroups": ["adult"], "MinimumFaces": 1}}]}
+
+Guardrails, not options: when any present face appears to be under 18 (its track's mean age
+estimate is below 18 plus ``MinorAgeMarginYears``), no targeted creative plays: the default
+does, at once, whatever the hold. Only classified, attentive faces whose gender confidence
+is at least ``MinimumConfidence`` count towards a rule. A creative plays at least
+``MinimumPlaySeconds`` before another replaces it (no flicker). Of the rules whose condition
+holds, the highest ``Priority`` wins (ties: the earlier rule).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from audience.tracker import Track
+
+#: The apparent age below which a face counts as a minor; the margin (>= 0) adds safety, never removes it.
+MINOR_AGE = 18.0
+GENDERS = ("Female", "Male")
+RULES_EXAMPLE = {
+    "Version": "2026-11-27.1",
+    "Displays": {"lobby-1": {"Cameras": ["door-2"]}},
+    "Default": "house-ad",
+    "MinimumPlaySeconds": 10,
+    "MinimumConfidence": 80,
+    "MinorAgeMarginYears": 2,
+    "Rules": [
+        {"Name": "women", "Priority": 10, "Creative": "new-season",
+         "When": {"Genders": ["Female"], "AgeGroups": ["adult"], "MinimumFaces": 1}},
+        {"Name": "seniors", "Priority": 5, "Creative": "comfort-shoes", "When": {"AgeGroups": ["senior"]}},
+    ],
+}  # fmt: skip
+
+
+class InvalidRulesError(ValueError):
+    """The rules document breaks the format (the message lists every problem)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Audience condition -> creative."""
+
+    name: str
+    creative: str
+    priority: int = 0
+    genders: tuple[str, ...] = ()  # empty: any
+    age_groups: tuple[str, ...] = ()  # empty: any
+    minimum_faces: int = 1
+
+    def matches(self, faces: list[Track]) -> bool:
+        """At least ``minimum_faces`` of the counted faces fit the genders and age groups."""
+
+        def fits(track: Track) -> bool:
+            gender_ok = not self.genders or track.gender in self.genders
+            return gender_ok and (not self.age_groups or track.age_group in self.age_groups)
+
+        return sum(1 for t in faces if fits(t)) >= self.minimum_faces
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A validated rules document."""
+
+    version: str
+    default: str
+    displays: dict[str, tuple[str, ...]]
+    rules: tuple[Rule, ...] = ()
+    minimum_play_s: float = 10.0
+    minimum_confidence: float = 80.0
+    minor_margin_years: float = 2.0
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def displays_of(self, camera: str) -> list[str]:
+        """The displays a camera watches for."""
+        return sorted(d for d, cameras in self.displays.items() if camera in cameras)
+
+
+def _strings(value: Any, where: str, problems: list[str], allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        problems.append(f"{where} must be a list of non-empty strings")
+        return ()
+    if allowed is not None and (bad := sorted(set(value) - set(allowed))):
+        problems.append(f"{where} has {bad}; allowed: {list(allowed)}")
+    return tuple(value)
+
+
+def _number(doc: dict[str, Any], key: str, default: float, low: float, high: float, problems: list[str]) -> float:
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        problems.append(f"{key} must be a number from {low} to {high}, not {value!r}")
+        return default
+    return float(value)
+
+
+def parse_rules(text: str | dict[str, Any], age_groups: tuple[str, ...] | None = None) -> Rules:
+    """Validate a rules document (JSON text or parsed); raises ``InvalidRulesError`` listing every problem.
+
+    ``age_groups``: the group names the inference function uses (rules naming others can never match).
+    """
+    try:
+        doc = json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError as exc:
+        raise InvalidRulesError(f"the rules document is not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidRulesError("the rules document must be a JSON object")
+    problems: list[str] = []
+    known = {"Version", "Displays", "Default", "MinimumPlaySeconds", "MinimumConfidence", "MinorAgeMarginYears",
+             "Rules", "Description"}  # fmt: skip
+    if unknown := sorted(set(doc) - known):
+        problems.append(f"unknown fields {unknown}")
+    version, default = doc.get("Version"), doc.get("Default")
+    if not isinstance(version, str) or not version:
+        problems.append("Version must be a non-empty string (change it with every edit)")
+    if not isinstance(default, str) or not default:
+        problems.append("Default must name the creative that plays when no rule applies")
+    displays: dict[str, tuple[str, ...]] = {}
+    raw_displays = doc.get("Displays", {})
+    if not isinstance(raw_displays, dict) or not raw_displays:
+        problems.append("Displays must map each display id to {'Cameras': [camera ids]}")
+    else:
+        for display, spec in raw_displays.items():
+            cameras = spec.get("Cameras") if isinstance(spec, dict) else None
+            displays[display] = _strings(cameras, f"Displays.{display}.Cameras", problems)
+    rules = []
+    raw_rules = doc.get("Rules", [])
+    if not isinstance(raw_rules, list):
+        problems.append("Rules must be a list")
+        raw_rules = []
+    names = set()
+    for index, raw in enumerate(raw_rules):
+        where = f"Rules[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{where} must be an object")
+            continue
+        if unknown := sorted(set(raw) - {"Name", "Priority", "Creative", "When"}):
+            problems.append(f"{where} has unknown fields {unknown}")
+        name, creative, priority = raw.get("Name"), raw.get("Creative"), raw.get("Priority", 0)
+        when = raw.get("When", {})
+        if not isinstance(name, str) or not name or name in names:
+            problems.append(f"{where}.Name must be a unique non-empty string")
+        names.add(name)
+        if not isinstance(creative, str) or not creative:
+            problems.append(f"{where}.Creative must name a creative")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            problems.append(f"{where}.Priority must be an integer")
+            priority = 0
+        if not isinstance(when, dict) or set(when) - {"Genders", "AgeGroups", "MinimumFaces"}:
+            problems.append(f"{where}.When takes Genders, AgeGroups, MinimumFaces")
+            when = {}
+        minimum = when.get("MinimumFaces", 1)
+        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
+            problems.append(f"{where}.When.MinimumFaces must be an integer of at least 1")
+            minimum = 1
+        genders = _strings(when["Genders"], f"{where}.When.Genders", problems, GENDERS) if "Genders" in when else ()
+        groups = (
+            _strings(when["AgeGroups"], f"{where}.When.AgeGroups", problems, age_groups) if "AgeGroups" in when else ()
+        )
+        rules.append(Rule(str(name), str(creative), priority, genders, groups, minimum))
+    minimum_play = _number(doc, "MinimumPlaySeconds", 10.0, 0, 3600, problems)
+    confidence = _number(doc, "MinimumConfidence", 80.0, 50, 100, problems)
+    margin = _number(doc, "MinorAgeMarginYears", 2.0, 0, 20, problems)
+    if problems:
+        raise InvalidRulesError("invalid rules document: " + "; ".join(problems))
+    ordered = tuple(sorted(rules, key=lambda r: -r.priority))  # stable: ties keep document order
+    return Rules(str(version), str(default), displays, ordered, minimum_play, confidence, margin, doc)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a display plays, since when, and why."""
+
+    display: str
+    creative: str
+    rule: str | None  # None: the default
+    reason: str  # "rule", "default", "minor-present", "held"
+    since: float  # capture time the creative started
+    rules_version: str
+    faces_present: int
+    faces_counted: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "DisplayId": self.display, "Creative": self.creative, "Rule": self.rule, "Reason": self.reason,
+            "Since": self.since, "RulesVersion": self.rules_version, "FacesPresent": self.faces_present,
+            "FacesCounted": self.faces_counted,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        return cls(
+            data["DisplayId"], data["Creative"], data.get("Rule"), data["Reason"], float(data["Since"]),
+            data["RulesVersion"], int(data.get("FacesPresent", 0)), int(data.get("FacesCounted", 0)),
+        )  # fmt: skip
+
+
+def appears_minor(track: Track, rules: Rules) -> bool:
+    """The track's mean age estimate is under 18 plus the margin."""
+    return track.age is not None and track.age < MINOR_AGE + rules.minor_margin_years
+
+
+def counted(track: Track, rules: Rules) -> bool:
+    """Classified, looking at the screen now, and confidently gendered."""
+    return track.classified_frames > 0 and track.last_attentive and track.gender_confidence >= rules.minimum_confidence
+
+
+def decide(display: str, present: list[Track], rules: Rules, current: Decision | None, now: float) -> Decision:
+    """The display's decision at capture time ``now`` given the tracks present in front of its cameras."""
+    faces = [t for t in present if counted(t, rules)]
+
+    def made(creative: str, rule: str | None, reason: str, since: float) -> Decision:
+        return Decision(display, creative, rule, reason, since, rules.version, len(present), len(faces))
+
+    if any(appears_minor(t, rules) for t in present):
+        creative, rule, reason = rules.default, None, "minor-present"
+    else:
+        chosen = next((r for r in rules.rules if r.matches(faces)), None)
+        creative, rule, reason = (chosen.creative, chosen.name, "rule") if chosen else (rules.default, None, "default")
+    if current is None:
+        return made(creative, rule, reason, now)
+    if creative == current.creative:
+        return made(creative, rule, reason, current.since)
+    if now - current.since < rules.minimum_play_s and reason != "minor-present":
+        return made(current.creative, current.rule, "held", current.since)
+    return made(creative, rule, reason, now)

@@ -1,0 +1,127 @@
+"""The audience stage end to end on moto: state in DynamoDB, records in S3, decisions on SNS."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from audience.function import AudienceSettings, build_stage, create_handlers
+from audience.rules import RULES_EXAMPLE
+from moto import mock_aws
+
+from tests.unit.test_audience_tracking import T0, face, frame
+
+REGION = "us-east-1"
+ENV = {"STATE_TABLE": "state", "RESULTS_BUCKET": "results", "RULES_BUCKET": "results",
+       "RULES_KEY": "config/display-rules.json", "REORDER_WINDOW_S": "2"}  # fmt: skip
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "dynamodb", "sns", "sqs")}
+        clients["s3"].create_bucket(Bucket="results")
+        clients["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(RULES_EXAMPLE).encode())
+        clients["dynamodb"].create_table(
+            TableName="state", KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )  # fmt: skip
+        topic = clients["sns"].create_topic(Name="decisions")["TopicArn"]
+        queue = clients["sqs"].create_queue(QueueName="lobby-1")["QueueUrl"]
+        arn = clients["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        clients["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
+            "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"display_id": ["lobby-1"]})})  # fmt: skip
+        clients["env"] = {**ENV, "DECISIONS_TOPIC_ARN": topic}
+        clients["decisions_queue"] = queue
+        yield clients
+
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "audience", 256, "r"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:audience"
+
+
+def stage_of(aws):
+    settings = AudienceSettings.from_env(aws["env"])
+    return build_stage(settings, s3=aws["s3"], dynamodb=aws["dynamodb"], sns=aws["sns"]), settings
+
+
+def decisions(aws) -> list[dict]:
+    messages = aws["sqs"].receive_message(QueueUrl=aws["decisions_queue"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def records(aws) -> list[str]:
+    listing = aws["s3"].list_objects_v2(Bucket="results", Prefix="audience/")
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def test_a_woman_watching_gets_the_targeted_creative_and_a_child_stops_it(aws):
+    stage, _ = stage_of(aws)
+    cam = "door-2"
+    for t in range(4):
+        stage.handle_frame(frame(t, face(0.5), camera=cam))
+    first = decisions(aws)
+    assert [d["Creative"] for d in first] == ["new-season"]
+    assert first[0]["Cause"]["Camera"] == cam
+    assert stage.current_decision("lobby-1")["Creative"] == "new-season"
+    stage.handle_frame(frame(4, face(0.5), face(0.2, age=9.0), camera=cam))  # a child appears: 1 s later
+    assert [(d["Creative"], d["Reason"]) for d in decisions(aws)] == [("house-ad", "minor-present")]
+    # Redelivered frames change nothing and publish nothing.
+    for t in range(5):
+        assert stage.handle_frame(frame(t, face(0.5), camera=cam)).duplicate
+    assert decisions(aws) == []
+
+
+def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
+    stage, _ = stage_of(aws)
+    for t in range(10):
+        stage.handle_frame(frame(t, face(0.5), camera="door-2"))
+    assert records(aws) == []  # the person may still be there
+    stage.sweep(T0 + 120)
+    written = records(aws)
+    assert len([k for k in written if "/track-" in k]) == 1
+    assert len([k for k in written if "/minute-" in k]) == 1
+    track = json.loads(aws["s3"].get_object(Bucket="results", Key=next(k for k in written if "/track-" in k))["Body"]
+                       .read())  # fmt: skip
+    assert track["dwell_s"] == 9
+    assert track["watcher"] is True
+    stage.sweep(T0 + 180)
+    assert records(aws) == written  # nothing twice
+
+
+def test_handlers_take_fifo_batches_and_answer_the_display_endpoint(aws):
+    stage, settings = stage_of(aws)
+    handlers = create_handlers(stage, settings)
+    summary = {"FrameId": "f1", "Camera": {"Id": "door-2", "CapturedAt": "2026-11-27T12:00:05Z"}, "Error": None,
+               "Source": {"Key": "cameras/door-2/a.jpg"}, "Faces": [{"BoundingBox": {"Left": 0.4, "Top": 0.3,
+               "Width": 0.1, "Height": 0.12}, "Classified": True, "Gender": "Female", "GenderConfidence": 96.0,
+               "Age": 30.0, "AgeGroup": "adult", "Attention": True}]}  # fmt: skip
+    not_a_frame = {"Camera": None, "Source": {"Key": "uploads/a.jpg"}, "Faces": []}
+    records = [
+        {"messageId": str(i), "receiptHandle": "r", "body": json.dumps(body), "messageAttributes": {},
+         "attributes": {"MessageGroupId": "door-2"}, "md5OfBody": "", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:::q", "awsRegion": REGION}
+        for i, body in enumerate([summary, not_a_frame])
+    ]  # fmt: skip
+    event = {"Records": records}
+    assert handlers["frames"](event, Context()) == {"batchItemFailures": []}
+    ok = handlers["decision"]({"rawPath": "/displays/lobby-1", "requestContext": {"http": {"method": "GET"}}}, None)
+    assert ok["statusCode"] == 200
+    assert json.loads(ok["body"])["Creative"] == "new-season"
+    missing = handlers["decision"]({"rawPath": "/displays/other", "requestContext": {"http": {"method": "GET"}}}, None)
+    assert missing["statusCode"] == 404
+
+
+def test_a_broken_rules_edit_keeps_the_last_good_version(aws):
+    stage, _ = stage_of(aws)
+    assert stage.rules.get().version == "2026-11-27.1"
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=b'{"Version": ""}')
+    stage.rules._checked = -1e18  # the cache's time is up
+    assert stage.rules.get().version == "2026-11-27.1"
+
+
+def test_settings_name_every_problem():
+    with pytest.raises(ValueError, match=r"STATE_TABLE is required.*REORDER_WINDOW_S"):
+        AudienceSettings.from_env({"RESULTS_BUCKET": "r", "RULES_BUCKET": "r", "REORDER_WINDOW_S": "-1"})
