@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agegender import METRICS_NAMESPACE
+from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
 from agegender.settings import DEFAULT_TIME_RESERVE_MS
+from audience.camera import CameraSettings
+from audience.rules import DEFAULT_RULES_KEY
 
 #: cdk.json / ``-c`` context key holding the overrides.
 CONTEXT_KEY = "agegender"
@@ -24,6 +27,7 @@ ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_VERSIONS = ("3.12", "3.13", "3.14")
 #: CloudWatch Logs retention periods the stack offers (days).
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
+_AUDIENCE = CameraSettings()
 #: Lambda gives a function one full vCPU at 1,769 MB; the pipeline runs one inference thread.
 ONE_VCPU_MB = 1769
 
@@ -80,6 +84,20 @@ class PipelineConfig:
     """Alarm when the oldest queued message is older than this."""
     function_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra analyzer settings for the handler (``MIN_FACE_CONFIDENCE``, ``AGE_GROUPS``, ...)."""
+    audience_stage: bool = True
+    """The smart-display stage for ``cameras/<id>/...`` frames: tracks, audience records, ad decisions
+    (a FIFO topic and queue, a state table, a function, a decisions topic; nothing runs while no camera sends)."""
+    audience_reorder_window_s: int = int(_AUDIENCE.reorder_window_s)
+    """Frames wait this long for earlier ones before they are counted: redelivered and mildly reordered frames
+    count once, in capture order. Decisions do not wait."""
+    audience_presence_s: int = int(_AUDIENCE.presence_s)
+    """A face counts towards a display's decision while its track was seen this recently."""
+    track_max_gap_s: int = int(_AUDIENCE.tracker.max_gap_s)
+    """A track ends when its face has not been seen for this long (a camera at 1 frame/s misses a few)."""
+    rules_key: str = DEFAULT_RULES_KEY
+    """Where in the results bucket the rules document lives (``agegender displays rules put FILE``)."""
+    audience_timeout_s: int = 30
+    """The audience function's timeout (it reads and writes a few small items per frame)."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -104,6 +122,10 @@ class PipelineConfig:
             "upload_expiry_days": (0, 3650),
             "results_expiry_days": (0, 3650),
             "oldest_message_alarm_s": (60, 1209600),
+            "audience_reorder_window_s": (1, 60),
+            "audience_presence_s": (1, 60),
+            "track_max_gap_s": (1, 600),
+            "audience_timeout_s": (3, 900),
         }
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
@@ -123,6 +145,7 @@ class PipelineConfig:
             "RESULTS_BUCKET",
             "RESULTS_PREFIX",
             "RESULTS_TOPIC_ARN",
+            "CAMERA_TOPIC_ARN",
             "TIME_RESERVE_MS",
         }
         if reserved:
@@ -159,6 +182,26 @@ class PipelineConfig:
         return f"{self.name}-results"
 
     @property
+    def camera_topic_name(self) -> str:
+        return f"{self.name}-camera-frames.fifo"
+
+    @property
+    def audience_queue_name(self) -> str:
+        return f"{self.name}-audience.fifo"
+
+    @property
+    def audience_dlq_name(self) -> str:
+        return f"{self.name}-audience-dlq.fifo"
+
+    @property
+    def state_table_name(self) -> str:
+        return f"{self.name}-audience-state"
+
+    @property
+    def decisions_topic_name(self) -> str:
+        return f"{self.name}-decisions"
+
+    @property
     def queue_name(self) -> str:
         return f"{self.name}-inference"
 
@@ -166,7 +209,9 @@ class PipelineConfig:
     def dlq_name(self) -> str:
         return f"{self.name}-inference-dlq"
 
-    def handler_environment(self, *, results_bucket: str, results_topic_arn: str | None) -> dict[str, str]:
+    def handler_environment(
+        self, *, results_bucket: str, results_topic_arn: str | None, camera_topic_arn: str | None = None
+    ) -> dict[str, str]:
         """The function's environment variables (``agegender.settings`` reads them)."""
         env = {
             "RESULTS_BUCKET": results_bucket,
@@ -180,7 +225,26 @@ class PipelineConfig:
         }
         if results_topic_arn:
             env["RESULTS_TOPIC_ARN"] = results_topic_arn
+        if camera_topic_arn:
+            env["CAMERA_TOPIC_ARN"] = camera_topic_arn
         return env
+
+    def audience_environment(self, *, table: str, results_bucket: str, decisions_topic_arn: str) -> dict[str, str]:
+        """The audience function's environment variables (``audience.function.AudienceSettings`` reads them)."""
+        groups = AgeGroupTable.parse(self.function_environment.get("AGE_GROUPS", DEFAULT_AGE_GROUPS.spec()))
+        return {
+            "STATE_TABLE": table,
+            "RESULTS_BUCKET": results_bucket,
+            "RULES_BUCKET": results_bucket,
+            "RULES_KEY": self.rules_key,
+            "DECISIONS_TOPIC_ARN": decisions_topic_arn,
+            "AGE_GROUP_NAMES": ",".join(groups.names),
+            "REORDER_WINDOW_S": str(self.audience_reorder_window_s),
+            "PRESENCE_S": str(self.audience_presence_s),
+            "TRACK_MAX_GAP_S": str(self.track_max_gap_s),
+            "POWERTOOLS_SERVICE_NAME": f"{self.name}-audience",
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        }
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any] | str | None) -> PipelineConfig:

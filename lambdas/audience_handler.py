@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import boto3
+
 from audience.function import AudienceSettings, build_stage, create_handlers
 
 SETTINGS = AudienceSettings.from_env(os.environ)

@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import boto3
@@ -96,6 +96,12 @@ class LocalResources:
     dead_letter_queue_url: str
     dead_letter_queue_arn: str
     results_topic_arn: str | None
+    camera_topic_arn: str | None = None
+    audience_queue_url: str | None = None
+    audience_queue_arn: str | None = None
+    audience_dead_letter_queue_url: str | None = None
+    state_table: str | None = None
+    decisions_topic_arn: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -134,7 +140,7 @@ def provision(config: PipelineConfig, endpoint: str) -> LocalResources:
         Bucket=config.input_bucket_name, NotificationConfiguration={"TopicConfigurations": [topic_config]}
     )
     results_topic = sns.create_topic(Name=config.results_topic_name)["TopicArn"] if config.results_topic else None
-    return LocalResources(
+    resources = LocalResources(
         endpoint=endpoint,
         input_bucket=config.input_bucket_name,
         results_bucket=config.results_bucket_name,
@@ -144,6 +150,40 @@ def provision(config: PipelineConfig, endpoint: str) -> LocalResources:
         dead_letter_queue_url=dlq_url,
         dead_letter_queue_arn=dlq_arn,
         results_topic_arn=results_topic,
+    )
+    return provision_audience(config, resources) if config.audience_stage else resources
+
+
+def provision_audience(config: PipelineConfig, resources: LocalResources) -> LocalResources:
+    """The smart-display stage's FIFO topic and queue (+ DLQ), state table and decisions topic."""
+    endpoint = resources.endpoint
+    sns, sqs, dynamodb = client("sns", endpoint), client("sqs", endpoint), client("dynamodb", endpoint)
+    fifo = {"FifoQueue": "true", "MessageRetentionPeriod": str(config.retention_days * 24 * 3600)}
+    dlq_url = sqs.create_queue(QueueName=config.audience_dlq_name, Attributes=fifo)["QueueUrl"]
+    redrive = json.dumps({"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": config.max_receive_count})
+    queue_url = sqs.create_queue(
+        QueueName=config.audience_queue_name,
+        Attributes={**fifo, "VisibilityTimeout": str(config.audience_timeout_s * config.visibility_timeout_factor),
+                    "RedrivePolicy": redrive},
+    )["QueueUrl"]  # fmt: skip
+    topic = sns.create_topic(Name=config.camera_topic_name, Attributes={"FifoTopic": "true"})["TopicArn"]
+    queue_arn = _queue_arn(sqs, queue_url)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    dynamodb.create_table(
+        TableName=config.state_table_name,
+        KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    decisions = sns.create_topic(Name=config.decisions_topic_name)["TopicArn"]
+    return replace(
+        resources,
+        camera_topic_arn=topic,
+        audience_queue_url=queue_url,
+        audience_queue_arn=queue_arn,
+        audience_dead_letter_queue_url=dlq_url,
+        state_table=config.state_table_name,
+        decisions_topic_arn=decisions,
     )
 
 

@@ -42,7 +42,7 @@ def _up(args: argparse.Namespace) -> int:
             print(f"  aws s3 cp s3://{resources.results_bucket}/{result} -")
             print("Ctrl-C stops.", flush=True)
             try:
-                while all(p.poll() is None for p in pipeline.processes):
+                while all(p.poll() is None for p in pipeline.all_processes):
                     time.sleep(0.5)
             except KeyboardInterrupt:
                 return 0
@@ -55,9 +55,13 @@ def _up(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     from local_pipeline.aws import LocalResources
-    from local_pipeline.worker import serve
+    from local_pipeline.worker import serve, serve_audience
 
-    serve(_config(args.config), LocalResources.from_json(Path(args.resources).read_text()), throttle_rate=args.throttle)
+    resources = LocalResources.from_json(Path(args.resources).read_text())
+    if args.stage == "audience":
+        serve_audience(_config(args.config), resources)
+    else:
+        serve(_config(args.config), resources, throttle_rate=args.throttle)
     return 0
 
 
@@ -82,6 +86,60 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(images=args.images, output=args.output, config=_config(args.config), workers=args.workers)
 
 
+def _aws(service: str, endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint_url) if endpoint_url else boto3.client(service)
+
+
+def _displays(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from audience.rules import RULES_EXAMPLE, InvalidRulesError
+    from local_pipeline import displays
+
+    config = _config(getattr(args, "config", None))
+    if args.displays_command == "rules-example":
+        print(json.dumps(RULES_EXAMPLE, indent=2))
+        return 0
+    if args.displays_command == "put-rules":
+        bucket = args.results_bucket or config.results_bucket_name
+        groups = tuple(config.audience_environment(table="", results_bucket="", decisions_topic_arn="")[
+            "AGE_GROUP_NAMES"].split(","))  # fmt: skip
+        try:
+            version = displays.put_rules(_aws("s3", args.endpoint_url), bucket, config.rules_key,
+                                         Path(args.file).read_text(), groups)  # fmt: skip
+        except InvalidRulesError as exc:
+            print(f"agegender displays put-rules: {exc}", file=sys.stderr)
+            return 2
+        print(f"rules version {version} stored at s3://{bucket}/{config.rules_key}")
+        return 0
+    if args.displays_command == "decision":
+        table = args.table or config.state_table_name
+        decision = displays.current_decision(_aws("dynamodb", args.endpoint_url), table, args.display)
+        if decision is None:
+            print(f"no decision for display {args.display!r} yet", file=sys.stderr)
+            return 1
+        print(json.dumps(decision, indent=2))
+        return 0
+    from local_pipeline.camera_demo import run_camera_demo
+
+    return run_camera_demo(data=args.data, config=config, output=args.output)
+
+
+def _report(args: argparse.Namespace) -> int:
+    import json
+
+    from local_pipeline.displays import audience_report, parse_since
+
+    config = _config(args.config)
+    bucket = args.results_bucket or config.results_bucket_name
+    report = audience_report(_aws("s3", args.endpoint_url), bucket, args.camera, parse_since(args.since))
+    print(json.dumps(report.summary(), indent=2) if args.json else report.table())
+    return 0
+
+
 def add_local_commands(commands: Any) -> None:
     """Register ``local`` and ``demo`` on the ``agegender`` parser."""
     config_help = 'pipeline settings as JSON, the cdk.json "agegender" format (e.g. \'{"batch_size": 5}\')'
@@ -97,6 +155,7 @@ def add_local_commands(commands: Any) -> None:
     worker.add_argument("--resources", required=True, help="resources JSON written by `local up`")
     worker.add_argument("--config", default=None, help=config_help)
     worker.add_argument("--throttle", type=float, default=0.0, help="answer this share of result writes with SlowDown")
+    worker.add_argument("--stage", choices=["inference", "audience"], default="inference", help="which function")
     worker.set_defaults(run=_worker)
 
     again = commands.add_parser("redrive", help="send dead-letter messages back to the queue (after a fix)")
@@ -113,6 +172,40 @@ def add_local_commands(commands: Any) -> None:
     demo.add_argument("--workers", type=int, default=1)
     demo.add_argument("--config", default=None, help=config_help)
     demo.set_defaults(run=_demo)
+
+    from training.options import DEFAULT_DATA
+
+    where = {
+        "--endpoint-url": "the local pipeline's endpoint (default: AWS_ENDPOINT_URL, else AWS itself)",
+        "--results-bucket": "the results bucket (default: the local pipeline's; a stack output when deployed)",
+    }
+    shown = commands.add_parser("displays", help="smart displays: rules, decisions, a camera demo")
+    display_commands = shown.add_subparsers(dest="displays_command", required=True)
+    display_commands.add_parser("rules-example", help="print an example rules document")
+    put = display_commands.add_parser("put-rules", help="validate a rules document and store it")
+    put.add_argument("file", help="the rules document (JSON)")
+    decision = display_commands.add_parser("decision", help="a display's current decision")
+    decision.add_argument("display", help="display id")
+    decision.add_argument("--table", default=None, help="the state table (default: the local pipeline's)")
+    play = display_commands.add_parser("demo", help="a camera sequence through the local pipeline")
+    play.add_argument("--data", type=Path, default=DEFAULT_DATA, help="UTKFace archive (adds a man and a child)")
+    play.add_argument("--output", type=Path, default=Path("demo-output"), help="worker log")
+    for sub in (put, decision, play):
+        sub.add_argument("--config", default=None, help=config_help)
+    for sub in (put, decision):
+        sub.add_argument("--endpoint-url", default=None, help=where["--endpoint-url"])
+    put.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
+    for sub in display_commands.choices.values():
+        sub.set_defaults(run=_displays)
+
+    report = commands.add_parser("report", help="a camera's audience: people, watchers, dwell, attention, mix")
+    report.add_argument("--camera", required=True, help="camera id (cameras/<id>/...)")
+    report.add_argument("--since", default="1h", help="how far back: 90s, 15m, 1h, 7d (default 1h)")
+    report.add_argument("--json", action="store_true", help="the totals as JSON instead of the table")
+    report.add_argument("--endpoint-url", default=None, help=where["--endpoint-url"])
+    report.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
+    report.add_argument("--config", default=None, help=config_help)
+    report.set_defaults(run=_report)
 
 
 __all__ = ["add_local_commands"]

@@ -35,7 +35,8 @@ class LocalPipeline:
         self.workers = workers
         self.worker_log = worker_log
         self.throttle = throttle
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[subprocess.Popen] = []  # the inference workers
+        self.audience_process: subprocess.Popen | None = None
         self._state = tempfile.TemporaryDirectory(prefix="agegender-local-")
         self._log: IO[str] | None = None
         self._resources: LocalResources | None = None
@@ -58,32 +59,43 @@ class LocalPipeline:
         self._log = open(self.worker_log, "a") if self.worker_log else None
         for _ in range(self.workers):
             self.start_worker(self.throttle)
+        if self.config.audience_stage:
+            self.audience_process = self._spawn(self.worker_command(stage="audience"))
         return self
 
-    def worker_command(self, throttle: float = 0.0) -> list[str]:
+    def worker_command(self, throttle: float = 0.0, stage: str = "inference") -> list[str]:
         config = json.dumps(dataclasses.asdict(self.config))
         return [sys.executable, "-m", "local_pipeline.cli", "local", "worker", "--resources", str(self.resources_file),
-                "--config", config, "--throttle", str(throttle)]  # fmt: skip
+                "--config", config, "--throttle", str(throttle), "--stage", stage]  # fmt: skip
 
-    def start_worker(self, throttle: float = 0.0) -> subprocess.Popen:
-        """One more worker process (what another concurrent Lambda invocation would be)."""
+    def _spawn(self, command: list[str]) -> subprocess.Popen:
         out = self._log or subprocess.DEVNULL
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # log lines reach the file even if the worker is killed
-        process = subprocess.Popen(self.worker_command(throttle), stdout=out, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+    def start_worker(self, throttle: float = 0.0) -> subprocess.Popen:
+        """One more inference worker process (what another concurrent Lambda invocation would be)."""
+        process = self._spawn(self.worker_command(throttle))
         self.processes.append(process)
         return process
 
+    @property
+    def all_processes(self) -> list[subprocess.Popen]:
+        """The inference workers and the audience worker (where the stage is on)."""
+        return self.processes + ([self.audience_process] if self.audience_process else [])
+
     def stop_workers(self) -> None:
-        for process in self.processes:
+        for process in self.all_processes:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes:
+        for process in self.all_processes:
             try:
                 process.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        self.audience_process = None
 
     def __exit__(self, *exc: object) -> None:
         self.stop_workers()

@@ -24,6 +24,7 @@ from typing import Any
 
 from agegender.function import LambdaHandler, build_processor, create_handler
 from agegender.settings import Settings
+from audience.function import AudienceSettings, build_stage, create_handlers
 from infra.config import PipelineConfig
 from local_pipeline.aws import REGION, LocalResources, client
 
@@ -87,12 +88,17 @@ class QueueWorker:
         config: PipelineConfig,
         handler: LambdaHandler,
         wait_s: int = 1,
+        queue: tuple[str, str] | None = None,
+        timeout_s: int | None = None,
     ) -> None:
         self.sqs = sqs
         self.resources = resources
         self.config = config
         self.handler = handler
         self.wait_s = wait_s
+        #: (URL, ARN) of the queue polled: the inference queue unless another is given.
+        self.queue_url, self.queue_arn = queue or (resources.queue_url, resources.queue_arn)
+        self.timeout_s = timeout_s or config.timeout_s
 
     def _receive(self) -> list[dict[str, Any]]:
         """Up to ``batch_size`` messages: one long poll, then more only while the batching window is open."""
@@ -100,7 +106,7 @@ class QueueWorker:
         window_ends = time.monotonic() + self.config.batching_window_s
         while len(messages) < self.config.batch_size:
             response = self.sqs.receive_message(
-                QueueUrl=self.resources.queue_url,
+                QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(SQS_MAX_PER_RECEIVE, self.config.batch_size - len(messages)),
                 WaitTimeSeconds=0 if messages else self.wait_s,
                 AttributeNames=["All"],
@@ -121,13 +127,13 @@ class QueueWorker:
         context = LambdaContext(
             function_name=f"{self.config.name}-local",
             memory_limit_in_mb=self.config.memory_mb,
-            timeout_s=self.config.timeout_s,
+            timeout_s=self.timeout_s,
             aws_request_id=str(uuid.uuid4()),
             invoked_function_arn=f"arn:aws:lambda:{REGION}:000000000000:function:{self.config.name}-local",
-            _deadline=time.monotonic() + self.config.timeout_s,
+            _deadline=time.monotonic() + self.timeout_s,
         )
         try:
-            response = self.handler(sqs_event(messages, self.resources.queue_arn), context) or {}
+            response = self.handler(sqs_event(messages, self.queue_arn), context) or {}
         except Exception:
             # Lambda treats a raised invocation as a failure of the whole batch: nothing is deleted.
             log.exception("invocation failed; %d messages return to the queue", len(messages))
@@ -138,18 +144,27 @@ class QueueWorker:
         for start in range(0, len(done), SQS_MAX_PER_RECEIVE):
             chunk = done[start : start + SQS_MAX_PER_RECEIVE]
             self.sqs.delete_message_batch(
-                QueueUrl=self.resources.queue_url,
+                QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
         outcome.deleted, outcome.failed = len(done), len(failed)
         return outcome
 
-    def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop`` is set, or until the process that started this one is gone."""
+    def run(
+        self, stop: threading.Event, *, tick: Callable[[], object] | None = None, tick_every_s: float = 5.0
+    ) -> None:
+        """Poll until ``stop`` is set, or until the process that started this one is gone.
+
+        ``tick``, where given, runs every ``tick_every_s`` between polls (what a schedule would invoke).
+        """
         parent = os.getppid()
+        next_tick = time.monotonic() + tick_every_s
         while not stop.is_set() and os.getppid() == parent:
             try:
                 self.poll_once()
+                if tick is not None and time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick_every_s
+                    tick()
             except Exception:  # the embedded AWS going away, mostly; keep polling until told to stop
                 log.exception("poll failed")
                 time.sleep(0.5)
@@ -162,7 +177,9 @@ def build_handler(
     gives the function and clients pointed at the embedded AWS (``wrap_s3`` may wrap the S3 client).
     """
     env = config.handler_environment(
-        results_bucket=resources.results_bucket, results_topic_arn=resources.results_topic_arn
+        results_bucket=resources.results_bucket,
+        results_topic_arn=resources.results_topic_arn,
+        camera_topic_arn=resources.camera_topic_arn,
     )
     settings = Settings.from_env(env)
     s3 = client("s3", resources.endpoint)
@@ -205,3 +222,46 @@ def serve(config: PipelineConfig, resources: LocalResources, *, throttle_rate: f
         "passed_writes": injector.passed if injector else 0,
     }
     print(json.dumps(report), flush=True)
+
+
+#: How often the local audience worker runs the sweep that a schedule runs every minute in AWS.
+LOCAL_SWEEP_EVERY_S = 2.0
+
+
+def build_audience_handlers(config: PipelineConfig, resources: LocalResources) -> dict[str, LambdaHandler]:
+    """The audience function's handlers as the stack configures them, on the embedded AWS."""
+    if not (resources.state_table and resources.decisions_topic_arn):
+        raise ValueError("the audience stage is not provisioned (audience_stage is off)")
+    env = config.audience_environment(
+        table=resources.state_table,
+        results_bucket=resources.results_bucket,
+        decisions_topic_arn=resources.decisions_topic_arn,
+    )
+    settings = AudienceSettings.from_env(env)
+    endpoint = resources.endpoint
+    stage = build_stage(
+        settings, s3=client("s3", endpoint), dynamodb=client("dynamodb", endpoint), sns=client("sns", endpoint)
+    )
+    return create_handlers(stage, settings)
+
+
+def serve_audience(config: PipelineConfig, resources: LocalResources) -> None:
+    """Run the audience function's FIFO poller and its sweep in this process until SIGINT/SIGTERM."""
+    handlers = build_audience_handlers(config, resources)
+    if not (resources.audience_queue_url and resources.audience_queue_arn):
+        raise ValueError("the audience queue is not provisioned")
+    worker = QueueWorker(
+        sqs=client("sqs", resources.endpoint),
+        resources=resources,
+        config=config,
+        handler=handlers["frames"],
+        queue=(resources.audience_queue_url, resources.audience_queue_arn),
+        timeout_s=config.audience_timeout_s,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    context = LambdaContext(f"{config.name}-audience-local", 256, config.audience_timeout_s)
+    worker.run(stop, tick=lambda: handlers["sweep"]({}, context), tick_every_s=LOCAL_SWEEP_EVERY_S)
+    print(json.dumps({"message": "audience worker stopped", "pid": os.getpid(), "peak_rss_mb": peak_rss_mb()}),
+          flush=True)  # fmt: skip

@@ -1,14 +1,17 @@
 """One camera's state: frames taken in capture order, whatever order they arrive in, each once.
 
-Frames wait in ``pending`` until a frame ``reorder_window_s`` newer has arrived (or, for a
-camera that went quiet, until a sweep's clock passes them); then they are committed to the
-tracker in capture order. So a redelivered frame (same id) is ignored, and frames shuffled
-within the window give the same tracks and counts as frames in order. A frame older than
+Frames wait in ``pending`` until a frame ``reorder_window_s`` newer has arrived; then they are
+committed to the tracker in capture order. A camera that went quiet (no frame has arrived for
+``quiet_s`` by the clock) is settled by a sweep: everything pending is committed, every track
+ends, every minute closes. The sweep goes by arrival times, not capture times, so a camera
+whose clock is off, or a backfill of old frames, is never cut short. A redelivered frame (same
+id) is ignored, and frames shuffled within the window give the same tracks and counts as frames
+in order. A frame older than
 everything committed arrived too late to be placed: it is dropped and counted. Decisions do
 not wait: ``live_tracks`` replays the pending frames on a copy of the committed tracks.
 
-Committed frames feed the per-minute tallies; a minute closes when committed time (or a
-sweep's clock, less the window) passes its end. Finished tracks and closed minutes are the
+Committed frames feed the per-minute tallies; a minute closes when committed time passes its
+end (or a sweep settles the camera). Finished tracks and closed minutes are the
 audience records (``audience.records``).
 """
 
@@ -31,9 +34,11 @@ class CameraSettings:
 
     reorder_window_s: float = 3.0
     #: A track is present (counts for decisions) when seen within this of the camera's newest frame.
-    presence_s: float = 2.5
+    presence_s: float = 3.0
     #: Committed frame ids remembered for deduplication (besides the pending ones).
     remembered_ids: int = 64
+    #: A camera from which no frame has arrived for this long is quiet: a sweep settles it.
+    quiet_s: float = 10.0
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
 
@@ -93,10 +98,12 @@ class CameraState:
         self.watermark = -math.inf  # capture time of the newest committed frame
         self.late_frames = 0
         self.duplicate_frames = 0
+        self.last_arrival = 0.0  # clock time the newest frame arrived
 
     # -- taking frames in ---------------------------------------------------------------------------
-    def add(self, frame: Frame) -> Changes:
-        """Take in one frame; commit what the window allows."""
+    def add(self, frame: Frame, arrived: float = 0.0) -> Changes:
+        """Take in one frame that arrived at clock time ``arrived``; commit what the window allows."""
+        self.last_arrival = max(self.last_arrival, arrived)
         if frame.frame_id in self.recent_ids or any(p.frame_id == frame.frame_id for p in self.pending):
             self.duplicate_frames += 1
             return Changes(duplicate=True)
@@ -107,13 +114,18 @@ class CameraState:
         self.pending.sort(key=lambda f: (f.captured_at, f.frame_id))
         return self._commit_until(self.pending[-1].captured_at - self.settings.reorder_window_s)
 
+    def quiet(self, now: float) -> bool:
+        """No frame has arrived for ``quiet_s`` before the clock time ``now``."""
+        return now - self.last_arrival >= self.settings.quiet_s
+
     def sweep(self, now: float) -> Changes:
-        """For a camera that may have gone quiet: commit, end tracks and close minutes up to the clock ``now``."""
-        horizon = now - self.settings.reorder_window_s
-        changes = self._commit_until(horizon)
-        ended = self.tracker.end_idle(horizon)
-        changes.finished += ended
-        changes.minutes += self._close_minutes(horizon)
+        """Settle a quiet camera: commit every pending frame, end every track, close every minute (else nothing)."""
+        if not self.quiet(now) or not (self.pending or self.tracker.tracks or self.minutes):
+            return Changes()
+        changes = self._commit_until(math.inf)
+        changes.finished += self.tracker.tracks
+        self.tracker.tracks = []
+        changes.minutes += self._close_minutes(math.inf)
         return changes
 
     def _commit_until(self, horizon: float) -> Changes:
@@ -138,7 +150,7 @@ class CameraState:
 
     # -- what a display needs -----------------------------------------------------------------------
     def live_tracks(self) -> tuple[list[Track], float]:
-        """The tracks present now (pending frames replayed on a copy), and the newest frame's capture time."""
+        """The tracks present at the newest frame (pending frames replayed on a copy), and its capture time."""
         tracker = copy.deepcopy(self.tracker)
         for frame in self.pending:
             tracker.step(frame)
@@ -156,6 +168,7 @@ class CameraState:
             "watermark": None if self.watermark == -math.inf else self.watermark,
             "late_frames": self.late_frames,
             "duplicate_frames": self.duplicate_frames,
+            "last_arrival": self.last_arrival,
         }
 
     @classmethod
@@ -168,4 +181,5 @@ class CameraState:
         state.watermark = -math.inf if data.get("watermark") is None else data["watermark"]
         state.late_frames = data.get("late_frames", 0)
         state.duplicate_frames = data.get("duplicate_frames", 0)
+        state.last_arrival = data.get("last_arrival", 0.0)
         return state

@@ -23,22 +23,27 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from audience.camera import CameraSettings
 from audience.frames import NotAFrameError, parse_frame
 from audience.records import RecordWriter
+from audience.rules import DEFAULT_RULES_KEY
 from audience.stage import AudienceStage, DecisionPublisher, RulesSource
 from audience.store import StateStore
 from audience.tracker import TrackerSettings
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_DEFAULTS = CameraSettings()
 #: Variable -> (meaning, default); the stack sets the ones without a default.
 VARIABLES = {
     "STATE_TABLE": ("DynamoDB table of camera and display state", None),
     "RESULTS_BUCKET": ("bucket the audience records are written to (audience/...)", None),
     "RULES_BUCKET": ("bucket holding the rules document", None),
-    "RULES_KEY": ("key of the rules document", "config/display-rules.json"),
+    "RULES_KEY": ("key of the rules document", DEFAULT_RULES_KEY),
     "DECISIONS_TOPIC_ARN": ("SNS topic of decision changes (attribute display_id); empty: none", ""),
-    "AGE_GROUP_NAMES": ("the inference function's age-group names, comma-separated", "child,teen,adult,senior"),
-    "REORDER_WINDOW_S": ("frames wait this long for earlier ones before they are committed", "3"),
-    "PRESENCE_S": ("a track counts for decisions when seen this recently", "2.5"),
-    "TRACK_MAX_GAP_S": ("a track ends when not seen for this long", "3"),
+    "AGE_GROUP_NAMES": ("the inference function's age-group names, comma-separated (rules may name only these)", None),
+    "REORDER_WINDOW_S": (
+        "frames wait this long for earlier ones before they are committed",
+        f"{_DEFAULTS.reorder_window_s:g}",
+    ),
+    "PRESENCE_S": ("a track counts for decisions when seen this recently", f"{_DEFAULTS.presence_s:g}"),
+    "TRACK_MAX_GAP_S": ("a track ends when not seen for this long", f"{_DEFAULTS.tracker.max_gap_s:g}"),
     "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", "agegender-audience"),
     "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", "AgeGender"),
 }

@@ -27,6 +27,8 @@ from typing import Any
 
 from audience.tracker import Track
 
+#: Where the rules document lives in the results bucket unless configured otherwise.
+DEFAULT_RULES_KEY = "config/display-rules.json"
 #: The apparent age below which a face counts as a minor; the margin (>= 0) adds safety, never removes it.
 MINOR_AGE = 18.0
 GENDERS = ("Female", "Male")
@@ -40,6 +42,8 @@ RULES_EXAMPLE = {
     "Rules": [
         {"Name": "women", "Priority": 10, "Creative": "new-season",
          "When": {"Genders": ["Female"], "AgeGroups": ["adult"], "MinimumFaces": 1}},
+        {"Name": "men", "Priority": 8, "Creative": "sports-gear",
+         "When": {"Genders": ["Male"], "AgeGroups": ["adult"], "MinimumFaces": 1}},
         {"Name": "seniors", "Priority": 5, "Creative": "comfort-shoes", "When": {"AgeGroups": ["senior"]}},
     ],
 }  # fmt: skip

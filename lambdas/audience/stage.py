@@ -105,9 +105,10 @@ class AudienceStage:
         self.store, self.writer, self.rules, self.publisher = store, writer, rules, publisher
         self.settings = settings or CameraSettings()
 
-    def handle_frame(self, frame: Frame) -> FrameOutcome:
+    def handle_frame(self, frame: Frame, arrived: float | None = None) -> FrameOutcome:
         """Take one frame in (idempotent), write its records, update its displays' decisions."""
-        state, changes = self._update(frame.camera, lambda s: s.add(frame))
+        arrived = time.time() if arrived is None else arrived
+        state, changes = self._update(frame.camera, lambda s: s.add(frame, arrived))
         outcome = FrameOutcome(frame.camera, changes.duplicate, changes.late, len(changes.finished),
                                len(changes.minutes))  # fmt: skip
         cause = {"Camera": frame.camera, "FrameId": frame.frame_id, "CapturedAt": frame.captured_at,
@@ -116,7 +117,7 @@ class AudienceStage:
         return outcome
 
     def sweep(self, now: float | None = None) -> list[FrameOutcome]:
-        """Commit, end and close what time has settled on every camera, and refresh every display."""
+        """Settle every quiet camera (``CameraState.sweep``) and refresh its displays (nobody is present)."""
         now = time.time() if now is None else now
         outcomes = []
         for item_id in self.store.ids(CAMERA):
@@ -146,16 +147,21 @@ class AudienceStage:
         raise StaleStateError(f"camera {camera}: {ATTEMPTS} conflicting writes in a row")
 
     def present(self, camera: str, state: CameraState | None, now: float | None) -> tuple[list[Track], float]:
-        """A camera's present tracks and newest capture time (its stored state unless ``state`` is given)."""
+        """A camera's present tracks and its capture-time clock (its stored state unless ``state`` is given).
+
+        With a clock time ``now`` (a sweep), a quiet camera has nobody present, and its capture-time
+        clock is its newest frame's time plus the time since that frame arrived.
+        """
         if state is None:
             body, _ = self.store.load(CAMERA + camera)
             if not body:
                 return [], -float("inf")
             state = CameraState.from_dict(body, self.settings)
         tracks, newest = state.live_tracks()
-        if now is not None:  # a sweep: present by the clock, less the time frames may still take to arrive
-            settled = now - self.settings.reorder_window_s
-            tracks = [t for t in tracks if settled - t.last_seen <= self.settings.presence_s]
+        if now is not None:
+            newest += max(0.0, now - state.last_arrival)
+            if state.quiet(now):
+                tracks = []
         return tracks, newest
 
     def _decide_for(self, state: CameraState, now: float | None, cause: dict[str, Any]) -> list[Decision]:
@@ -171,7 +177,7 @@ class AudienceStage:
                     tracks, latest = self.present(camera, state if camera == state.camera else None, now)
                     present += tracks
                     newest = max(newest, latest)
-                moment = now if now is not None else newest
+                moment = newest
                 body, version = self.store.load(DISPLAY + display)
                 current = Decision.from_dict(body) if body else None
                 decision = decide(display, present, rules, current, moment)

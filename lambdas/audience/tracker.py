@@ -2,9 +2,10 @@
 
 Each frame's faces are matched to the live tracks greedily, cheapest first. The cost of a
 pair is the distance from the track's predicted centre (last centre plus its velocity times
-the time since) to the face's centre, in face widths; a pair is allowed when that distance is
-within ``gate_widths`` plus ``gate_widths_per_s`` per second since the track was last seen and
-the two sizes differ by less than ``max_size_ratio``. Unmatched faces start tracks; a track
+the time since) to the face's centre, in face heights (a head turning narrows its box, not its
+height); a pair is allowed when that distance is within ``gate_heights`` plus
+``gate_heights_per_s`` per second since the track was last seen and the two heights differ by
+less than ``max_size_ratio``. Unmatched faces start tracks; a track
 not seen for ``max_gap_s`` ends. Nothing about a face's appearance is used or kept.
 
 A track keeps: first and last seen, frames, attention time (an interval between two frames
@@ -27,8 +28,8 @@ class TrackerSettings:
     """How faces are linked and when a track ends."""
 
     max_gap_s: float = 3.0
-    gate_widths: float = 1.0
-    gate_widths_per_s: float = 1.5
+    gate_heights: float = 1.0
+    gate_heights_per_s: float = 1.0
     max_size_ratio: float = 1.8
     #: Longest interval between two frames of a track that counts as watched or present time.
     max_interval_s: float = 2.0
@@ -41,7 +42,7 @@ class Track:
     track_id: str
     first_seen: float
     last_seen: float
-    box: list[float]  # cx, cy, width, height of the last face (ratios)
+    box: list[float]  # cx, cy, width, height of the last face (ratios of the frame's width and height)
     velocity: list[float] = field(default_factory=lambda: [0.0, 0.0])  # ratios per second
     frames: int = 1
     attention_s: float = 0.0
@@ -136,18 +137,18 @@ class Track:
 
 
 def _cost(track: Track, face: Face, when: float, settings: TrackerSettings) -> float | None:
-    """Distance in face widths from the track's prediction, or None where the pair is not allowed."""
-    width = (track.box[2] + face.width) / 2
-    if width <= 0:
+    """Distance in face heights from the track's prediction, or None where the pair is not allowed."""
+    height = (track.box[3] + face.height) / 2
+    if height <= 0:
         return None
-    ratio = max(track.box[2], face.width) / max(1e-9, min(track.box[2], face.width))
+    ratio = max(track.box[3], face.height) / max(1e-9, min(track.box[3], face.height))
     if ratio > settings.max_size_ratio:
         return None
     px, py = track.predicted_centre(when, settings)
     cx, cy = face.centre
-    distance = math.hypot(cx - px, cy - py) / width
+    distance = math.hypot(cx - px, cy - py) / height
     gap = max(0.0, when - track.last_seen)
-    return distance if distance <= settings.gate_widths + settings.gate_widths_per_s * gap else None
+    return distance if distance <= settings.gate_heights + settings.gate_heights_per_s * gap else None
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from audience.rules import RULES_EXAMPLE, InvalidRulesError, decide, parse_rules
 from audience.tracker import Track
 
@@ -27,7 +28,7 @@ RULES = parse_rules(RULES_EXAMPLE, GROUPS)
 
 def test_the_example_is_valid_and_ordered_by_priority():
     assert RULES.version == "2026-11-27.1"
-    assert [r.name for r in RULES.rules] == ["women", "seniors"]
+    assert [r.name for r in RULES.rules] == ["women", "men", "seniors"]
     assert RULES.displays_of("door-2") == ["lobby-1"]
 
 

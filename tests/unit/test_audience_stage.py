@@ -6,15 +6,16 @@ import json
 
 import boto3
 import pytest
-from audience.function import AudienceSettings, build_stage, create_handlers
-from audience.rules import RULES_EXAMPLE
 from moto import mock_aws
 
+from audience.function import AudienceSettings, build_stage, create_handlers
+from audience.rules import RULES_EXAMPLE
 from tests.unit.test_audience_tracking import T0, face, frame
 
 REGION = "us-east-1"
 ENV = {"STATE_TABLE": "state", "RESULTS_BUCKET": "results", "RULES_BUCKET": "results",
-       "RULES_KEY": "config/display-rules.json", "REORDER_WINDOW_S": "2"}  # fmt: skip
+       "RULES_KEY": "config/display-rules.json", "REORDER_WINDOW_S": "2",
+       "AGE_GROUP_NAMES": "child,teen,adult,senior"}  # fmt: skip
 
 
 @pytest.fixture
@@ -77,8 +78,10 @@ def test_a_woman_watching_gets_the_targeted_creative_and_a_child_stops_it(aws):
 def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
     stage, _ = stage_of(aws)
     for t in range(10):
-        stage.handle_frame(frame(t, face(0.5), camera="door-2"))
+        stage.handle_frame(frame(t, face(0.5), camera="door-2"), arrived=T0 + t)
     assert records(aws) == []  # the person may still be there
+    stage.sweep(T0 + 15)  # 6 s after the last frame arrived: not quiet yet
+    assert records(aws) == []
     stage.sweep(T0 + 120)
     written = records(aws)
     assert len([k for k in written if "/track-" in k]) == 1
@@ -87,6 +90,7 @@ def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
                        .read())  # fmt: skip
     assert track["dwell_s"] == 9
     assert track["watcher"] is True
+    assert stage.current_decision("lobby-1")["Creative"] == "house-ad"  # nobody left in front of the display
     stage.sweep(T0 + 180)
     assert records(aws) == written  # nothing twice
 
