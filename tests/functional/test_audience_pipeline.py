@@ -1,5 +1,6 @@
 """Camera frames through the local pipeline's two functions: results with Camera, Pose and Attention, then
-tracks, a display decision and audience records from the audience stage."""
+tracks, a display decision and audience records from the audience stage.
+"""
 
 from __future__ import annotations
 
