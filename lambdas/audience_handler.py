@@ -1,4 +1,5 @@
-"""Lambda entry points of the audience function: ``audience_handler.frames``, ``.sweep`` and ``.decision``.
+"""Lambda entry points of the audience stage: ``audience_handler.handler`` (FIFO batches and the sweep
+schedule) and ``audience_handler.decision`` (the display endpoint, a function of its own with read-only rights).
 
 Configuration and clients are created once per container; the work is ``audience.function``'s.
 """
@@ -6,6 +7,7 @@ Configuration and clients are created once per container; the work is ``audience
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import boto3
 
@@ -19,6 +21,9 @@ STAGE = build_stage(
     sns=boto3.client("sns") if SETTINGS.decisions_topic_arn else None,
 )
 HANDLERS = create_handlers(STAGE, SETTINGS)
-frames = HANDLERS["frames"]
-sweep = HANDLERS["sweep"]
 decision = HANDLERS["decision"]
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS records are frames; anything else (the schedule's event) is a sweep."""
+    return HANDLERS["frames" if "Records" in event else "sweep"](event, context)

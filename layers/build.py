@@ -40,6 +40,9 @@ PRUNE_DIR_NAMES = ("__pycache__", "tests")
 #: The function package: the handler, the core library and the models it loads (the classifier,
 #: its contract and the detector's fixed-shape files).
 FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/yunet_n_*.tflite")
+#: The entry points and packages the function folder holds (the inference and the audience functions share it).
+FUNCTION_HANDLERS = ("handler.py", "audience_handler.py")
+FUNCTION_PACKAGES = ("agegender", "audience")
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,14 @@ def build_layer(*, architecture: str, python_version: str, out_dir: Path | None 
 
 
 def stage_function(out_dir: Path | None = None) -> BuildReport:
-    """Copy the handler, the ``agegender`` package and the shipped models into one folder."""
+    """Copy the handlers, the ``agegender`` and ``audience`` packages and the shipped models into one folder."""
     out_dir = out_dir or BUILD_DIR / "function"
     shutil.rmtree(out_dir, ignore_errors=True)
     (out_dir / "models").mkdir(parents=True)
     lambdas = REPO_ROOT / "lambdas"
-    shutil.copyfile(lambdas / "handler.py", out_dir / "handler.py")
-    for source in sorted((lambdas / "agegender").rglob("*.py")):
+    for handler in FUNCTION_HANDLERS:
+        shutil.copyfile(lambdas / handler, out_dir / handler)
+    for source in sorted(p for package in FUNCTION_PACKAGES for p in (lambdas / package).rglob("*.py")):
         target = out_dir / source.relative_to(lambdas)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

@@ -167,8 +167,9 @@ def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output:
         last_minute = datetime.fromtimestamp((start.timestamp() + SECONDS - 1) // 60 * 60, UTC)
         deadline = time.monotonic() + CameraSettings().quiet_s + 20
         report = audience_report(s3, resources.results_bucket, CAMERA, datetime.now(UTC) - start)
-        while time.monotonic() < deadline and not any(m["minute"].startswith(f"{last_minute:%Y-%m-%dT%H:%M}")
-                                                      for m in report.minutes):  # fmt: skip
+        while time.monotonic() < deadline and not any(
+            m["minute"].startswith(f"{last_minute:%Y-%m-%dT%H:%M}") for m in report.minutes
+        ):
             time.sleep(1)
             report = audience_report(s3, resources.results_bucket, CAMERA, datetime.now(UTC) - start)
         events = drain(sqs, decisions_url)
@@ -182,8 +183,10 @@ def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output:
         delay = event["ArrivedAt"] - uploaded[cause["UploadedKey"]] if cause.get("UploadedKey") in uploaded else None
         when = f"t={at:4.0f} s" if at is not None else "sweep   "
         lag = f"{delay:5.2f} s" if delay is not None else "   -  "
-        print(f"  {when}  {lag}  {event['Creative']:<14} reason={event['Reason']:<14} faces present "
-              f"{event['FacesPresent']}, counted {event['FacesCounted']}")  # fmt: skip
+        print(
+            f"  {when}  {lag}  {event['Creative']:<14} reason={event['Reason']:<14} faces present "
+            f"{event['FacesPresent']}, counted {event['FacesCounted']}"
+        )
         timeline.append((at if at is not None else float("inf"), event["Creative"]))
     child = next((p for p in people if p.name.startswith("child")), None)
     guardrail_ok = child is None or all(
@@ -193,8 +196,11 @@ def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output:
     print(f"\ncurrent decision of {DISPLAY}: {json.dumps(final)}")
     print(f"messages in dead-letter queues: {left}")
     if child:
-        print("guardrail held: no targeted creative while the child was present" if guardrail_ok
-              else "GUARDRAIL BROKEN: a targeted creative played while the child was present")  # fmt: skip
+        print(
+            "guardrail held: no targeted creative while the child was present"
+            if guardrail_ok
+            else "GUARDRAIL BROKEN: a targeted creative played while the child was present"
+        )
     ok = guardrail_ok and left == 0 and report.opportunities_to_see > 0
     print("OK" if ok else "FAILED")
     return 0 if ok else 1

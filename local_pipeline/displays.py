@@ -90,8 +90,9 @@ class AudienceReport:
 
     def mix(self) -> dict[str, int]:
         """Age group x gender of the people seen."""
-        return dict(sorted(Counter(f"{t['age_group'] or 'unknown'}|{t['gender'] or 'unknown'}"
-                                   for t in self.tracks).items()))  # fmt: skip
+        return dict(
+            sorted(Counter(f"{t['age_group'] or 'unknown'}|{t['gender'] or 'unknown'}" for t in self.tracks).items())
+        )
 
     def summary(self) -> dict[str, Any]:
         dwell = [t["dwell_s"] for t in self.tracks]
@@ -110,8 +111,10 @@ class AudienceReport:
 
     def table(self) -> str:
         """Per minute: opportunities to see, watchers and the mix; then the totals."""
-        lines = [f"audience of camera {self.camera}, {self.since:%Y-%m-%d %H:%M} to {self.until:%H:%M} UTC",
-                 f"{'minute':<17} {'OTS':>4} {'watchers':>8}  mix (age group|gender: people)"]  # fmt: skip
+        lines = [
+            f"audience of camera {self.camera}, {self.since:%Y-%m-%d %H:%M} to {self.until:%H:%M} UTC",
+            f"{'minute':<17} {'OTS':>4} {'watchers':>8}  mix (age group|gender: people)",
+        ]
         for minute in sorted(self.minutes, key=lambda m: m["minute"]):
             mix = ", ".join(f"{k}: {v}" for k, v in minute["mix"].items()) or "-"
             stamp = _span(minute)[0].strftime("%Y-%m-%d %H:%M")

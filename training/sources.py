@@ -145,9 +145,13 @@ def load_mixed(
     train_parts, val_parts, checks, misses = [], [], {}, {}
     for index, spec in enumerate(specs):
         faces = load_faces(
-            spec.path, size, val_fraction=val_fraction, test_fraction=test_fraction,
-            cache_dir=cache_dir, source_name=spec.name,
-        )  # fmt: skip
+            spec.path,
+            size,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            cache_dir=cache_dir,
+            source_name=spec.name,
+        )
         if max_images:
             faces = faces.head(max_images)
         train = faces.subset("train")
@@ -169,6 +173,11 @@ def load_mixed(
             rows = _as_rows(train, found, VIEW_SUFFIX)
             train = rows if spec.name in crops_only else FaceDataset.concatenate([train, rows])
         train_parts.append(weighted(train, spec.weight, seed + index))
-        log.info("source %s: %d training rows (weight %.2f), %d misses", spec.name, len(train_parts[-1]),
-                 spec.weight, misses[spec.name])  # fmt: skip
+        log.info(
+            "source %s: %d training rows (weight %.2f), %d misses",
+            spec.name,
+            len(train_parts[-1]),
+            spec.weight,
+            misses[spec.name],
+        )
     return MixedData(FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts), checks, misses)

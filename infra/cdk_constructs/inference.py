@@ -54,6 +54,7 @@ class Inference(Construct):
         input_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
         topic_key: kms.IKey,
+        camera_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         runtime = RUNTIMES[config.python_version]
@@ -103,10 +104,13 @@ class Inference(Construct):
             environment=config.handler_environment(
                 results_bucket=results_bucket.bucket_name,
                 results_topic_arn=self.results_topic.topic_arn if self.results_topic else None,
+                camera_topic_arn=camera_topic.topic_arn if camera_topic else None,
             ),
             description="Age and gender of the faces in each uploaded image (TFLite)",
         )
         self._grant(config, input_bucket, results_bucket, topic_key)
+        if camera_topic is not None:
+            camera_topic.grant_publish(self.role)
         self.event_source = event_sources.SqsEventSource(
             queue,
             batch_size=config.batch_size,
@@ -152,8 +156,9 @@ class Inference(Construct):
             ]
         for statement in statements:
             self.role.add_to_policy(statement)
-        if self.results_topic is not None:
-            self.results_topic.grant_publish(self.role)  # also grants the topic's key
+        if self.results_topic is not None or config.audience_stage:
+            if self.results_topic is not None:
+                self.results_topic.grant_publish(self.role)  # also grants the topic's key
             acknowledge(
                 self.role,
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

@@ -92,3 +92,10 @@ class Messaging(Construct):
         input_bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED, s3n.SnsDestination(self.uploads_topic), *filters
         )
+        # Camera frames' summaries for the audience stage: FIFO, one message group per camera.
+        self.camera_topic: sns.Topic | None = None
+        if config.audience_stage:
+            self.camera_topic = sns.Topic(
+                self, "CameraFrames", fifo=True, master_key=self.key, enforce_ssl=True,
+                display_name=f"{config.name} camera frames",
+            )  # fmt: skip

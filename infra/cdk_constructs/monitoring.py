@@ -12,6 +12,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from agegender import METRICS_NAMESPACE
+from infra.cdk_constructs.audience import Audience
 from infra.config import PipelineConfig
 
 PERIOD = Duration.minutes(1)
@@ -30,6 +32,7 @@ class Monitoring(Construct):
         dead_letter_queue: sqs.IQueue,
         function: lambda_.IFunction,
         key: kms.IKey,
+        audience: Audience | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarm_topic = sns.Topic(
@@ -55,6 +58,37 @@ class Monitoring(Construct):
             self._alarm("FunctionErrors", errors, 0, "The inference function failed (crash, timeout, bad config)"),
             self._alarm("FunctionThrottles", throttles, 0, "Invocations were throttled (concurrency limits)"),
         ]
+        audience_widgets: list[cloudwatch.IWidget] = []
+        if audience is not None:
+            frames_dlq = audience.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum"
+            )
+            frames_age = audience.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum")
+            audience_errors = audience.function.metric_errors(period=PERIOD, statistic="Sum")
+            self.alarms += [
+                self._alarm("AudienceDeadLetters", frames_dlq, 0, "Camera frames failed every retry (audience stage)"),
+                self._alarm("AudienceErrors", audience_errors, 0, "The audience function failed"),
+                self._alarm(
+                    "AudienceBacklog", frames_age, 10, "Camera frames waited over 10 s: decisions lag", periods=3
+                ),
+            ]
+            stage_metric = {
+                "namespace": METRICS_NAMESPACE,
+                "period": PERIOD,
+                "statistic": "Sum",
+                "dimensions_map": {"service": f"{config.name}-audience"},
+            }
+            audience_widgets = [
+                cloudwatch.GraphWidget(
+                    title="Audience stage",
+                    left=[
+                        cloudwatch.Metric(metric_name=name, **stage_metric)
+                        for name in ("Frames", "FramesDuplicate", "FramesLate", "TracksFinished")
+                    ],
+                    right=[cloudwatch.Metric(metric_name="DecisionChanges", **stage_metric), frames_age],
+                ),
+                cloudwatch.GraphWidget(title="Audience errors", left=[audience_errors, frames_dlq]),
+            ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
             alarm.add_ok_action(actions.SnsAction(self.alarm_topic))
@@ -71,6 +105,7 @@ class Monitoring(Construct):
             ),
             cloudwatch.GraphWidget(title="Duration p95 (ms)", left=[duration]),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms),
+            *audience_widgets,
         )
 
     def _alarm(

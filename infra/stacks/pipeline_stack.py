@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.cdk_constructs.audience import Audience
 from infra.cdk_constructs.inference import Inference
 from infra.cdk_constructs.messaging import Messaging
 from infra.cdk_constructs.monitoring import Monitoring
@@ -43,7 +44,20 @@ class PipelineStack(Stack):
             input_bucket=self.storage.input_bucket,
             results_bucket=self.storage.results_bucket,
             topic_key=self.messaging.key,
+            camera_topic=self.messaging.camera_topic,
         )
+        self.audience: Audience | None = None
+        if self.messaging.camera_topic is not None:
+            self.audience = Audience(
+                self,
+                "Audience",
+                config=config,
+                layer=self.inference.layer,
+                function_dir=function_dir,
+                results_bucket=self.storage.results_bucket,
+                topic_key=self.messaging.key,
+                camera_topic=self.messaging.camera_topic,
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -52,6 +66,7 @@ class PipelineStack(Stack):
             dead_letter_queue=self.messaging.dead_letter_queue,
             function=self.inference.function,
             key=self.messaging.key,
+            audience=self.audience,
         )
         for child in self.node.children:
             if child.node.id.startswith("BucketNotificationsHandler"):
@@ -75,5 +90,13 @@ class PipelineStack(Stack):
         }
         if self.inference.results_topic is not None:
             outputs["ResultsTopicArn"] = self.inference.results_topic.topic_arn
+        if self.audience is not None:
+            outputs |= {
+                "StateTableName": self.audience.table.table_name,
+                "DecisionsTopicArn": self.audience.decisions_topic.topic_arn,
+                "DecisionUrl": self.audience.reader_url.url,
+                "AudienceDeadLetterQueueUrl": self.audience.dead_letter_queue.queue_url,
+                "AthenaWorkGroup": self.audience.workgroup.name,
+            }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

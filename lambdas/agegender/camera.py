@@ -70,9 +70,15 @@ def _from_match(match: re.Match[str]) -> datetime | None:
     try:
         frac = (match["frac"] or "0").ljust(6, "0")
         return datetime(
-            int(match["y"]), int(match["mo"]), int(match["d"]), int(match["h"]), int(match["mi"]), int(match["s"]),
-            int(frac), tzinfo=_zone(match["zone"]),
-        )  # fmt: skip
+            int(match["y"]),
+            int(match["mo"]),
+            int(match["d"]),
+            int(match["h"]),
+            int(match["mi"]),
+            int(match["s"]),
+            int(frac),
+            tzinfo=_zone(match["zone"]),
+        )
     except ValueError:
         return None
 

@@ -137,16 +137,24 @@ def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[st
             ("TracksFinished", outcome.tracks_finished),
             ("DecisionChanges", len(outcome.decisions)),
         ):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))  # fmt: skip
-        logger.info("frame taken in", extra={"camera": frame.camera, "frame_id": frame.frame_id,
-                                             "duplicate": outcome.duplicate, "late": outcome.late,
-                                             "decisions": [d.to_dict() for d in outcome.decisions]})  # fmt: skip
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))
+        logger.info(
+            "frame taken in",
+            extra={
+                "camera": frame.camera,
+                "frame_id": frame.frame_id,
+                "duplicate": outcome.duplicate,
+                "late": outcome.late,
+                "decisions": [d.to_dict() for d in outcome.decisions],
+            },
+        )
 
     @logger.inject_lambda_context(log_event=False)
     @metrics.log_metrics
     def frames(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return dict(process_partial_response(event=event, record_handler=record_handler, processor=batch,
-                                             context=context))  # fmt: skip
+        return dict(
+            process_partial_response(event=event, record_handler=record_handler, processor=batch, context=context)
+        )
 
     @logger.inject_lambda_context(log_event=False)
     @metrics.log_metrics

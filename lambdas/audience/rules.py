@@ -40,13 +40,21 @@ RULES_EXAMPLE = {
     "MinimumConfidence": 80,
     "MinorAgeMarginYears": 2,
     "Rules": [
-        {"Name": "women", "Priority": 10, "Creative": "new-season",
-         "When": {"Genders": ["Female"], "AgeGroups": ["adult"], "MinimumFaces": 1}},
-        {"Name": "men", "Priority": 8, "Creative": "sports-gear",
-         "When": {"Genders": ["Male"], "AgeGroups": ["adult"], "MinimumFaces": 1}},
+        {
+            "Name": "women",
+            "Priority": 10,
+            "Creative": "new-season",
+            "When": {"Genders": ["Female"], "AgeGroups": ["adult"], "MinimumFaces": 1},
+        },
+        {
+            "Name": "men",
+            "Priority": 8,
+            "Creative": "sports-gear",
+            "When": {"Genders": ["Male"], "AgeGroups": ["adult"], "MinimumFaces": 1},
+        },
         {"Name": "seniors", "Priority": 5, "Creative": "comfort-shoes", "When": {"AgeGroups": ["senior"]}},
     ],
-}  # fmt: skip
+}
 
 
 class InvalidRulesError(ValueError):
@@ -121,8 +129,16 @@ def parse_rules(text: str | dict[str, Any], age_groups: tuple[str, ...] | None =
     if not isinstance(doc, dict):
         raise InvalidRulesError("the rules document must be a JSON object")
     problems: list[str] = []
-    known = {"Version", "Displays", "Default", "MinimumPlaySeconds", "MinimumConfidence", "MinorAgeMarginYears",
-             "Rules", "Description"}  # fmt: skip
+    known = {
+        "Version",
+        "Displays",
+        "Default",
+        "MinimumPlaySeconds",
+        "MinimumConfidence",
+        "MinorAgeMarginYears",
+        "Rules",
+        "Description",
+    }
     if unknown := sorted(set(doc) - known):
         problems.append(f"unknown fields {unknown}")
     version, default = doc.get("Version"), doc.get("Default")
@@ -197,17 +213,28 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "DisplayId": self.display, "Creative": self.creative, "Rule": self.rule, "Reason": self.reason,
-            "Since": self.since, "RulesVersion": self.rules_version, "FacesPresent": self.faces_present,
+            "DisplayId": self.display,
+            "Creative": self.creative,
+            "Rule": self.rule,
+            "Reason": self.reason,
+            "Since": self.since,
+            "RulesVersion": self.rules_version,
+            "FacesPresent": self.faces_present,
             "FacesCounted": self.faces_counted,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
         return cls(
-            data["DisplayId"], data["Creative"], data.get("Rule"), data["Reason"], float(data["Since"]),
-            data["RulesVersion"], int(data.get("FacesPresent", 0)), int(data.get("FacesCounted", 0)),
-        )  # fmt: skip
+            data["DisplayId"],
+            data["Creative"],
+            data.get("Rule"),
+            data["Reason"],
+            float(data["Since"]),
+            data["RulesVersion"],
+            int(data.get("FacesPresent", 0)),
+            int(data.get("FacesCounted", 0)),
+        )
 
 
 def appears_minor(track: Track, rules: Rules) -> bool:

@@ -35,8 +35,16 @@ ATTEMPTS = 5
 class RulesSource:
     """The rules document in S3, re-read at most every ``ttl_s`` seconds; a broken edit keeps the last good one."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, *, age_groups: tuple[str, ...] | None = None,
-                 ttl_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        key: str,
+        *,
+        age_groups: tuple[str, ...] | None = None,
+        ttl_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.s3, self.bucket, self.key = s3, bucket, key
         self.age_groups, self.ttl_s, self.clock = age_groups, ttl_s, clock
         self._rules: Rules | None = None
@@ -56,8 +64,9 @@ class RulesSource:
             self._rules, self._etag = parse_rules(body.decode("utf-8"), self.age_groups), head.get("ETag")
             log.info("rules version %s loaded from s3://%s/%s", self._rules.version, self.bucket, self.key)
         except InvalidRulesError:
-            log.exception("the rules document is invalid; keeping version %s",
-                          self._rules.version if self._rules else None)  # fmt: skip
+            log.exception(
+                "the rules document is invalid; keeping version %s", self._rules.version if self._rules else None
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
                 raise
@@ -109,10 +118,15 @@ class AudienceStage:
         """Take one frame in (idempotent), write its records, update its displays' decisions."""
         arrived = time.time() if arrived is None else arrived
         state, changes = self._update(frame.camera, lambda s: s.add(frame, arrived))
-        outcome = FrameOutcome(frame.camera, changes.duplicate, changes.late, len(changes.finished),
-                               len(changes.minutes))  # fmt: skip
-        cause = {"Camera": frame.camera, "FrameId": frame.frame_id, "CapturedAt": frame.captured_at,
-                 "UploadedKey": frame.uploaded_key}  # fmt: skip
+        outcome = FrameOutcome(
+            frame.camera, changes.duplicate, changes.late, len(changes.finished), len(changes.minutes)
+        )
+        cause = {
+            "Camera": frame.camera,
+            "FrameId": frame.frame_id,
+            "CapturedAt": frame.captured_at,
+            "UploadedKey": frame.uploaded_key,
+        }
         outcome.decisions = self._decide_for(state, None, cause)
         return outcome
 

@@ -44,10 +44,16 @@ def test_camera_frames_become_tracks_decisions_and_audience_records(tmp_path, sa
         for key, data in uploads:
             s3.put_object(Bucket=resources.input_bucket, Key=key, Body=data)
         assert wait_until(lambda: len(result_keys(s3, resources.results_bucket)) == len(uploads), timeout_s=90)
-        first = json.loads(s3.get_object(Bucket=resources.results_bucket, Key=sorted(
-            result_keys(s3, resources.results_bucket))[0])["Body"].read())  # fmt: skip
-        assert first["Camera"] == {"Id": CAMERA, "CapturedAt": start.isoformat(timespec="milliseconds")
-                                   .replace("+00:00", "Z"), "CapturedAtSource": "key"}  # fmt: skip
+        first = json.loads(
+            s3.get_object(Bucket=resources.results_bucket, Key=sorted(result_keys(s3, resources.results_bucket))[0])[
+                "Body"
+            ].read()
+        )
+        assert first["Camera"] == {
+            "Id": CAMERA,
+            "CapturedAt": start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "CapturedAtSource": "key",
+        }
         face = first["FaceDetails"][0]
         assert set(face["Pose"]) == {"Yaw", "Pitch", "Roll"}
         assert face["Attention"] == {"Value": True}

@@ -37,7 +37,9 @@ def test_uploads_notify_the_topic_which_feeds_the_queue_raw(default_template):
 
 def test_queue_has_a_dead_letter_queue_and_outlasts_the_function(default_template):
     config = PipelineConfig()
-    queue = only(default_template, "AWS::SQS::Queue", {"RedrivePolicy": Match.any_value()})["Properties"]
+    queue = only(
+        default_template, "AWS::SQS::Queue", {"RedrivePolicy": Match.any_value(), "FifoQueue": Match.absent()}
+    )["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
     function = only(default_template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]

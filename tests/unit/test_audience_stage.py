@@ -13,9 +13,14 @@ from audience.rules import RULES_EXAMPLE
 from tests.unit.test_audience_tracking import T0, face, frame
 
 REGION = "us-east-1"
-ENV = {"STATE_TABLE": "state", "RESULTS_BUCKET": "results", "RULES_BUCKET": "results",
-       "RULES_KEY": "config/display-rules.json", "REORDER_WINDOW_S": "2",
-       "AGE_GROUP_NAMES": "child,teen,adult,senior"}  # fmt: skip
+ENV = {
+    "STATE_TABLE": "state",
+    "RESULTS_BUCKET": "results",
+    "RULES_BUCKET": "results",
+    "RULES_KEY": "config/display-rules.json",
+    "REORDER_WINDOW_S": "2",
+    "AGE_GROUP_NAMES": "child,teen,adult,senior",
+}
 
 
 @pytest.fixture
@@ -25,14 +30,20 @@ def aws():
         clients["s3"].create_bucket(Bucket="results")
         clients["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(RULES_EXAMPLE).encode())
         clients["dynamodb"].create_table(
-            TableName="state", KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-        )  # fmt: skip
+            TableName="state",
+            KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         topic = clients["sns"].create_topic(Name="decisions")["TopicArn"]
         queue = clients["sqs"].create_queue(QueueName="lobby-1")["QueueUrl"]
         arn = clients["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        clients["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={
-            "RawMessageDelivery": "true", "FilterPolicy": json.dumps({"display_id": ["lobby-1"]})})  # fmt: skip
+        clients["sns"].subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps({"display_id": ["lobby-1"]})},
+        )
         clients["env"] = {**ENV, "DECISIONS_TOPIC_ARN": topic}
         clients["decisions_queue"] = queue
         yield clients
@@ -86,8 +97,9 @@ def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
     written = records(aws)
     assert len([k for k in written if "/track-" in k]) == 1
     assert len([k for k in written if "/minute-" in k]) == 1
-    track = json.loads(aws["s3"].get_object(Bucket="results", Key=next(k for k in written if "/track-" in k))["Body"]
-                       .read())  # fmt: skip
+    track = json.loads(
+        aws["s3"].get_object(Bucket="results", Key=next(k for k in written if "/track-" in k))["Body"].read()
+    )
     assert track["dwell_s"] == 9
     assert track["watcher"] is True
     assert stage.current_decision("lobby-1")["Creative"] == "house-ad"  # nobody left in front of the display
@@ -98,17 +110,38 @@ def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
 def test_handlers_take_fifo_batches_and_answer_the_display_endpoint(aws):
     stage, settings = stage_of(aws)
     handlers = create_handlers(stage, settings)
-    summary = {"FrameId": "f1", "Camera": {"Id": "door-2", "CapturedAt": "2026-11-27T12:00:05Z"}, "Error": None,
-               "Source": {"Key": "cameras/door-2/a.jpg"}, "Faces": [{"BoundingBox": {"Left": 0.4, "Top": 0.3,
-               "Width": 0.1, "Height": 0.12}, "Classified": True, "Gender": "Female", "GenderConfidence": 96.0,
-               "Age": 30.0, "AgeGroup": "adult", "Attention": True}]}  # fmt: skip
+    summary = {
+        "FrameId": "f1",
+        "Camera": {"Id": "door-2", "CapturedAt": "2026-11-27T12:00:05Z"},
+        "Error": None,
+        "Source": {"Key": "cameras/door-2/a.jpg"},
+        "Faces": [
+            {
+                "BoundingBox": {"Left": 0.4, "Top": 0.3, "Width": 0.1, "Height": 0.12},
+                "Classified": True,
+                "Gender": "Female",
+                "GenderConfidence": 96.0,
+                "Age": 30.0,
+                "AgeGroup": "adult",
+                "Attention": True,
+            }
+        ],
+    }
     not_a_frame = {"Camera": None, "Source": {"Key": "uploads/a.jpg"}, "Faces": []}
     records = [
-        {"messageId": str(i), "receiptHandle": "r", "body": json.dumps(body), "messageAttributes": {},
-         "attributes": {"MessageGroupId": "door-2"}, "md5OfBody": "", "eventSource": "aws:sqs",
-         "eventSourceARN": "arn:aws:sqs:::q", "awsRegion": REGION}
+        {
+            "messageId": str(i),
+            "receiptHandle": "r",
+            "body": json.dumps(body),
+            "messageAttributes": {},
+            "attributes": {"MessageGroupId": "door-2"},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:::q",
+            "awsRegion": REGION,
+        }
         for i, body in enumerate([summary, not_a_frame])
-    ]  # fmt: skip
+    ]
     event = {"Records": records}
     assert handlers["frames"](event, Context()) == {"batchItemFailures": []}
     ok = handlers["decision"]({"rawPath": "/displays/lobby-1", "requestContext": {"http": {"method": "GET"}}}, None)

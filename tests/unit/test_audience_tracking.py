@@ -13,8 +13,18 @@ T0 = 1_795_780_800.0  # 2026-11-27T12:00:00Z, a minute boundary
 
 
 def face(x: float, y: float = 0.4, size: float = 0.08, *, gender="Female", age=31.0, attentive=True) -> Face:
-    return Face(x - size / 2, y - size / 2, size, size * 1.2, True, gender, 95.0, age,
-                "adult" if age >= 20 else "teen", attentive)  # fmt: skip
+    return Face(
+        x - size / 2,
+        y - size / 2,
+        size,
+        size * 1.2,
+        True,
+        gender,
+        95.0,
+        age,
+        "adult" if age >= 20 else "teen",
+        attentive,
+    )
 
 
 def frame(t: float, *faces: Face, camera: str = "door") -> Frame:
@@ -135,11 +145,23 @@ def test_records_are_partitioned_by_camera_and_date():
 
 def test_frames_parse_from_the_inference_summary():
     summary = {
-        "FrameId": "abc", "Camera": {"Id": "door", "CapturedAt": "2026-11-27T12:00:05.250Z"},
-        "Source": {"Key": "cameras/door/x.jpg"}, "Result": {"Key": "results/x.json"}, "Error": None,
-        "Faces": [{"BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.1, "Height": 0.12}, "Classified": True,
-                   "Gender": "Male", "GenderConfidence": 91.0, "Age": 33.0, "AgeGroup": "adult", "Attention": True}],
-    }  # fmt: skip
+        "FrameId": "abc",
+        "Camera": {"Id": "door", "CapturedAt": "2026-11-27T12:00:05.250Z"},
+        "Source": {"Key": "cameras/door/x.jpg"},
+        "Result": {"Key": "results/x.json"},
+        "Error": None,
+        "Faces": [
+            {
+                "BoundingBox": {"Left": 0.1, "Top": 0.2, "Width": 0.1, "Height": 0.12},
+                "Classified": True,
+                "Gender": "Male",
+                "GenderConfidence": 91.0,
+                "Age": 33.0,
+                "AgeGroup": "adult",
+                "Attention": True,
+            }
+        ],
+    }
     parsed = parse_frame(summary)
     assert parsed.camera == "door"
     assert parsed.captured_at == T0 + 5.25
