@@ -98,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=int, default=300, help="UTKFace test faces for the mirror check (0: skip)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "pose_accuracy.json")
+    parser.add_argument(
+        "--json",
+        type=lambda v: Path(v) if v else None,
+        default=REPO_ROOT / "bench" / "results" / "pose_accuracy.json",
+        help="empty: do not write",
+    )
     args = parser.parse_args(argv)
     command = "python -m bench.pose_accuracy " + " ".join(sys.argv[1:] if argv is None else argv)
     report: dict[str, object] = {"command": command, "synthetic": synthetic(args.faces, args.seed)}

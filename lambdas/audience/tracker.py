@@ -4,8 +4,9 @@ Each frame's faces are matched to the live tracks greedily, cheapest first. The 
 pair is the distance from the track's predicted centre (last centre plus its velocity times
 the time since) to the face's centre, in face heights (a head turning narrows its box, not its
 height); a pair is allowed when that distance is within ``gate_heights`` plus
-``gate_heights_per_s`` per second since the track was last seen and the two heights differ by
-less than ``max_size_ratio``. Unmatched faces start tracks; a track
+``gate_heights_per_s`` per second since the track was last seen (twice that for a track seen
+once, whose velocity is not known yet) and the two heights differ by less than
+``max_size_ratio``. Unmatched faces start tracks; a track
 not seen for ``max_gap_s`` ends. Nothing about a face's appearance is used or kept.
 
 A track keeps: first and last seen, frames, attention time (an interval between two frames
@@ -29,8 +30,8 @@ class TrackerSettings:
 
     max_gap_s: float = 3.0
     gate_heights: float = 1.0
-    gate_heights_per_s: float = 1.0
-    max_size_ratio: float = 1.8
+    gate_heights_per_s: float = 0.5
+    max_size_ratio: float = 1.4
     #: Longest interval between two frames of a track that counts as watched or present time.
     max_interval_s: float = 2.0
 
@@ -148,7 +149,8 @@ def _cost(track: Track, face: Face, when: float, settings: TrackerSettings) -> f
     cx, cy = face.centre
     distance = math.hypot(cx - px, cy - py) / height
     gap = max(0.0, when - track.last_seen)
-    return distance if distance <= settings.gate_heights + settings.gate_heights_per_s * gap else None
+    gate = (settings.gate_heights + settings.gate_heights_per_s * gap) * (2.0 if track.frames == 1 else 1.0)
+    return distance if distance <= gate else None
 
 
 @dataclass
@@ -159,6 +161,8 @@ class Tracker:
     settings: TrackerSettings = field(default_factory=TrackerSettings)
     tracks: list[Track] = field(default_factory=list)
     latest: float = 0.0  # capture time of the last frame taken in
+    #: Track id -> index of the face it took in the last frame (for inspection; not stored).
+    last_assignment: dict[str, int] = field(default_factory=dict, compare=False)
 
     def step(self, frame: Frame) -> tuple[list[Track], list[Track]]:
         """Take in the next frame (in capture order); returns (tracks seen in it, tracks that ended before it)."""
@@ -171,12 +175,14 @@ class Tracker:
         )
         used_tracks: set[int] = set()
         used_faces: set[int] = set()
+        self.last_assignment = {}
         for _, t, f in pairs:
             if t in used_tracks or f in used_faces:
                 continue
             self.tracks[t].observe(frame.faces[f], frame.captured_at, self.settings)
             used_tracks.add(t)
             used_faces.add(f)
+            self.last_assignment[self.tracks[t].track_id] = f
         seen = [self.tracks[t] for t in sorted(used_tracks)]
         stamp = round(frame.captured_at * 1000)
         for f, face in enumerate(frame.faces):
@@ -184,6 +190,7 @@ class Tracker:
                 track = Track.start(f"{self.camera}-{stamp}-{f}", face, frame.captured_at)
                 self.tracks.append(track)
                 seen.append(track)
+                self.last_assignment[track.track_id] = f
         self.latest = max(self.latest, frame.captured_at)
         return seen, ended
 
