@@ -4,15 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install detector lint format test demo local soak train evaluate bench layer synth deploy destroy clean
+.PHONY: install browser detector lint format test demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -e '.[lambda,train,infra,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[lambda,train,infra,console,dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+## Headless Chromium for the console's browser test, from the system packages where it is missing (needs root
+## and apt; without it the browser test skips and says why).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	    echo "no Chromium installed: the console's browser test will skip"; }
 
 ## Rebuild the committed YuNet-n detector files from ../shared/models/yunet (ONNX -> fixed-shape TFLite, parity-checked).
 detector: $(STAMP)
@@ -32,16 +40,24 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## The whole suite, exactly what CI runs (.ci/run calls this).
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 ## The main job: the pipeline on an embedded AWS (moto's server), sample uploads, a table of results.
 demo: install
 	$(BIN)/agegender demo
 
-## The local pipeline, serving until Ctrl-C (point boto3 / the AWS CLI at the printed endpoint).
+## The local pipeline, serving until Ctrl-C (point boto3 / the AWS CLI at the printed endpoint; the console
+## is at http://127.0.0.1:8080/).
 local: install
 	mkdir -p demo-output && $(BIN)/agegender local up --log demo-output/worker.log
+
+## The web console over the local pipeline: the same as `make local` (its page is the console).
+console: local
+
+## Smart displays: a camera sequence through the local pipeline; decisions, tracks and per-minute counts.
+displays-demo: install
+	$(BIN)/agegender displays demo
 
 ## Train on ../shared/datasets/utkface, export, evaluate, and ship the chosen model into models/.
 TRAIN_ARGS ?=

@@ -35,6 +35,13 @@ def _up(args: argparse.Namespace) -> int:
             logs = args.log or "discarded"
             print(f"embedded AWS at {resources.endpoint}; {args.workers} worker(s); worker logs: {logs}")
             print(resources.to_json())
+            console = None
+            if args.console_port:
+                from local_pipeline.console.serve import backend_for, local_names, start
+
+                backend = backend_for(local_names(config), resources.endpoint)
+                console = start(backend, f"local pipeline at {resources.endpoint}", port=args.console_port)
+                print(f"console: http://127.0.0.1:{console.server_port}/")
             print("\nTry, from another shell:")
             print(f"  export {env}")
             print(f"  aws s3 cp photo.jpg s3://{resources.input_bucket}/uploads/photo.jpg")
@@ -105,11 +112,15 @@ def _displays(args: argparse.Namespace) -> int:
         return 0
     if args.displays_command == "put-rules":
         bucket = args.results_bucket or config.results_bucket_name
-        groups = tuple(config.audience_environment(table="", results_bucket="", decisions_topic_arn="")[
-            "AGE_GROUP_NAMES"].split(","))  # fmt: skip
+        groups = tuple(
+            config.audience_environment(table="", results_bucket="", decisions_topic_arn="")["AGE_GROUP_NAMES"].split(
+                ","
+            )
+        )
         try:
-            version = displays.put_rules(_aws("s3", args.endpoint_url), bucket, config.rules_key,
-                                         Path(args.file).read_text(), groups)  # fmt: skip
+            version = displays.put_rules(
+                _aws("s3", args.endpoint_url), bucket, config.rules_key, Path(args.file).read_text(), groups
+            )
         except InvalidRulesError as exc:
             print(f"agegender displays put-rules: {exc}", file=sys.stderr)
             return 2
@@ -137,6 +148,35 @@ def _report(args: argparse.Namespace) -> int:
     bucket = args.results_bucket or config.results_bucket_name
     report = audience_report(_aws("s3", args.endpoint_url), bucket, args.camera, parse_since(args.since))
     print(json.dumps(report.summary(), indent=2) if args.json else report.table())
+    if args.png:
+        from local_pipeline.report_chart import render_png
+
+        render_png(report, args.png)
+        print(f"chart: {args.png}")
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    import time
+
+    from local_pipeline.console.serve import backend_for, local_names, stack_names, start
+
+    config = _config(args.config)
+    if args.stack:
+        import boto3
+
+        names = stack_names(boto3.client("cloudformation"), args.stack, config)
+        where = f"stack {args.stack} (your AWS credentials)"
+    else:
+        names = local_names(config)
+        where = f"local pipeline at {args.endpoint_url}" if args.endpoint_url else "AWS (your credentials)"
+    server = start(backend_for(names, None if args.stack else args.endpoint_url), where, args.host, args.port)
+    print(f"console at http://{args.host}:{server.server_port}/ over {where}; Ctrl-C stops.", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        server.shutdown()
     return 0
 
 
@@ -150,6 +190,7 @@ def add_local_commands(commands: Any) -> None:
     up.add_argument("--workers", type=int, default=1, help="worker processes (concurrent invocations)")
     up.add_argument("--log", type=Path, default=None, help="append the workers' structured logs to this file")
     up.add_argument("--config", default=None, help=config_help)
+    up.add_argument("--console-port", type=int, default=8080, help="serve the console here (0: no console)")
     up.set_defaults(run=_up)
     worker = local_commands.add_parser("worker", help="one worker: poll the queue, invoke the handler (internal)")
     worker.add_argument("--resources", required=True, help="resources JSON written by `local up`")
@@ -205,7 +246,16 @@ def add_local_commands(commands: Any) -> None:
     report.add_argument("--endpoint-url", default=None, help=where["--endpoint-url"])
     report.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
     report.add_argument("--config", default=None, help=config_help)
+    report.add_argument("--png", type=Path, default=None, help="also draw the per-minute chart into this PNG")
     report.set_defaults(run=_report)
+
+    console = commands.add_parser("console", help="a web page: try a photo, watch cameras, read the audience report")
+    console.add_argument("--port", type=int, default=8080)
+    console.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    console.add_argument("--endpoint-url", default=None, help="the local pipeline's endpoint (agegender local up)")
+    console.add_argument("--stack", default=None, help="a deployed stack's name: its outputs name the buckets")
+    console.add_argument("--config", default=None, help=config_help)
+    console.set_defaults(run=_console)
 
 
 __all__ = ["add_local_commands"]

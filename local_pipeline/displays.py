@@ -99,8 +99,8 @@ class AudienceReport:
         attention = [t["attention_s"] for t in self.tracks if t["watcher"]]
         return {
             "camera": self.camera,
-            "since": self.since.isoformat(timespec="seconds"),
-            "until": self.until.isoformat(timespec="seconds"),
+            "since": self.since.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "until": self.until.isoformat(timespec="seconds").replace("+00:00", "Z"),
             "opportunities_to_see": self.opportunities_to_see,
             "watchers": self.watchers,
             "conversion": round(self.watchers / self.opportunities_to_see, 3) if self.tracks else None,
