@@ -20,13 +20,12 @@ import random
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from audience.rules import RULES_EXAMPLE
-from bench import REPO_ROOT
+from bench import REPO_ROOT, add_json_option, report
 from infra.config import PipelineConfig
 from local_pipeline.aws import client, queue_depth
 from local_pipeline.displays import put_rules
@@ -144,20 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2, help="inference worker processes")
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument(
-        "--json",
-        type=lambda v: Path(v) if v else None,
-        default=REPO_ROOT / "bench" / "results" / "display_latency.json",
-        help="empty: do not write",
-    )
+    add_json_option(parser, "display_latency")
     args = parser.parse_args(argv)
-    command = "python -m bench.display_latency " + " ".join(sys.argv[1:] if argv is None else argv)
-    report = {"command": command, **run(args.cameras, args.seconds, args.workers, args.seed)}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return report(run(args.cameras, args.seconds, args.workers, args.seed), "display_latency", argv, args.json)
 
 
 if __name__ == "__main__":

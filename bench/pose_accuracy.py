@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 from PIL import ImageOps
 
 from agegender.pose import FACE_MODEL, MIRROR, AttentionLimits, Pose, estimate_pose, rotation
-from bench import REPO_ROOT
+from bench import add_json_option, report
 
 SHAPE_NOISE = 0.05
 KEYPOINT_NOISE = 0.05
@@ -98,22 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=int, default=300, help="UTKFace test faces for the mirror check (0: skip)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument(
-        "--json",
-        type=lambda v: Path(v) if v else None,
-        default=REPO_ROOT / "bench" / "results" / "pose_accuracy.json",
-        help="empty: do not write",
-    )
+    add_json_option(parser, "pose_accuracy")
     args = parser.parse_args(argv)
-    command = "python -m bench.pose_accuracy " + " ".join(sys.argv[1:] if argv is None else argv)
-    report: dict[str, object] = {"command": command, "synthetic": synthetic(args.faces, args.seed)}
+    result: dict[str, object] = {"synthetic": synthetic(args.faces, args.seed)}
     if args.real:
-        report["real_mirror_check"] = mirrored_pairs(args.real, args.data)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+        result["real_mirror_check"] = mirrored_pairs(args.real, args.data)
+    return report(result, "pose_accuracy", argv, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import io
 import itertools
-import json
 import random
 import sys
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from agegender.summary import frame_id, result_summary
 from audience.camera import CameraState
 from audience.frames import Frame, parse_frame
 from audience.tracker import Tracker
-from bench import REPO_ROOT
+from bench import add_json_option, report
 from bench.detection_recall import alternating_background, load_test_faces
 
 WIDTH, HEIGHT = 1280, 720
@@ -229,22 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=8, help="people per sequence")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument(
-        "--json",
-        type=lambda v: Path(v) if v else None,
-        default=REPO_ROOT / "bench" / "results" / "tracking.json",
-        help="empty: do not write",
-    )
+    add_json_option(parser, "tracking")
     args = parser.parse_args(argv)
-    report = {
-        "command": "python -m bench.tracking " + " ".join(sys.argv[1:] if argv is None else argv),
-        **run(args.sequences, args.seconds, args.people, args.seed, args.data),
-    }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return report(run(args.sequences, args.seconds, args.people, args.seed, args.data), "tracking", argv, args.json)
 
 
 if __name__ == "__main__":

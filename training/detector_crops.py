@@ -98,7 +98,7 @@ def camera_view(photo: Image.Image, rng: np.random.Generator, faults: CameraFaul
     frame.paste(photo.resize((width, height), Image.Resampling.BILINEAR), (left, top))
     if rng.random() < faults.blur_chance:
         frame = frame.filter(ImageFilter.GaussianBlur(rng.uniform(*faults.blur_radius)))
-    pixels = np.asarray(frame, dtype=np.float32)
+    pixels: np.ndarray = np.asarray(frame, dtype=np.float32)
     if rng.random() < faults.colour_chance:
         gain = 1.0 + rng.uniform(-faults.channel_gain, faults.channel_gain, size=3)
         gamma = rng.uniform(0.8, 1.25)

@@ -361,11 +361,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=Path, default=None, help="training history.csv for the curves")
     parser.add_argument("--reference", type=Path, default=None, help="another variant to check parity against")
     parser.add_argument("--cache_dir", type=Path, default=Path.home() / ".cache/agegender")
+    parser.add_argument(
+        "--sources",
+        default="",
+        help="instead: every split of these sources (training.sources' name[=path]), both crop paths, "
+        "written to by_source.json; e.g. utkface,aaf,celeba",
+    )
+    parser.add_argument("--holdout_source", default="", help="with --sources: evaluate this source on all its faces")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from agegender.contract import load_contract
 
     size = load_contract(args.model).input_size
+    if args.sources:
+        from training.options import build_parser
+        from training.sources import load_mixed, parse_source
+
+        mixed = load_mixed(
+            [parse_source(entry, args.data) for entry in args.sources.split(",") if entry.strip()],
+            size,
+            views=0,
+            seed=build_parser().get_default("seed"),  # training's: the same evaluation views, from the cache
+            cache_dir=args.cache_dir,
+            holdout=args.holdout_source,
+            val_fraction=args.val_fraction,
+            test_fraction=args.test_fraction,
+        )
+        evaluate_checks(args.model, mixed.checks, args.output_dir)
+        return 0
     data = load_faces(
         args.data, size, val_fraction=args.val_fraction, test_fraction=args.test_fraction, cache_dir=args.cache_dir
     )

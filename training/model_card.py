@@ -46,9 +46,10 @@ INTENDED_USE = """\
   faces over 80 and few in the "Others" race group; figures for those slices are the least reliable.
 - Trained on aligned, cropped, mostly frontal faces. Profile views, heavy occlusion,
   strong blur, very small faces and unusual lighting degrade results.
-- **Licence of the weights**: trained on UTKFace, which is made available for
-  non-commercial research purposes only. This model inherits that restriction; retrain on
-  suitably licensed data before any commercial use.
+- **Licence of the weights**: trained on the sources listed under Data (UTKFace and CelebA are
+  for non-commercial research only; All-Age-Faces states no licence). This model inherits those
+  restrictions; retrain on suitably licensed data (any `labels.csv` manifest: `--sources`)
+  before any commercial use.
 """
 
 
@@ -77,6 +78,78 @@ def _slices(metrics: dict[str, dict[str, float]]) -> str:
         for name, v in metrics.items()
     ]
     return _table(["group", "faces", "gender accuracy", "age MAE (years)"], rows)
+
+
+def _sources_section(dataset: dict[str, object]) -> list[str]:
+    """Every data source: licence, faces, splits, how it was used."""
+    sources = dataset.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        return []
+    rows = []
+    for name, info in sources.items():
+        use = (
+            "validation only (held out)"
+            if info.get("held_out")
+            else ("runtime crops only" if info.get("crops_only") else "original crops and runtime crops")
+        )
+        rows.append(
+            [
+                f"`{name}`",
+                str(info.get("licence")),
+                str(info.get("faces")),
+                str(info.get("splits")),
+                str(info.get("without_age", 0)),
+                f"{info.get('weight', 1.0):g}",
+                use,
+            ]
+        )
+    return [
+        "## Data",
+        _table(["source", "licence", "faces", "splits", "without age", "weight", "used as"], rows),
+        "",
+        f"Training views without a detection (left out): {dataset.get('detector_misses', {})}.",
+        "",
+    ]
+
+
+def _by_source_section(models: Path) -> list[str]:
+    """Per source, split and crop path: gender, age, calibration, stability (``evaluation/by_source.json``)."""
+    path = models / "evaluation" / "by_source.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    rows = []
+    for key, f in report.items():
+        flips = f.get("gender_flip_rate", {})
+        rows.append(
+            [
+                key,
+                str(f["faces"]),
+                _pct(f["gender_accuracy"]),
+                "-" if f.get("age_mae") is None else f"{f['age_mae']:.2f}",
+                _pct(f["gender_ece"]),
+                " / ".join(_pct(flips[k]) for k in ("jpeg_q75", "half_size", "blur_1px")) if flips else "-",
+            ]
+        )
+    return [
+        "## By source and crop path",
+        "`aligned`: the source's own crop, prepared as the classifier's input. `detected`: the photo in a camera-"
+        "like frame (80-200 px, JPEG 90), decoded, detected, aligned and cropped by the runtime, as the Lambda "
+        "does (faces the detector missed are left out of that row).",
+        "",
+        _table(
+            [
+                "source / split / path",
+                "faces",
+                "gender accuracy",
+                "age MAE (years)",
+                "gender ECE",
+                "decisions changed by JPEG-75 / half size / blur",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def _detector_section(models: Path) -> list[str]:
@@ -154,10 +227,11 @@ def render(models: Path, latency_json: Path | None) -> str:
         f"- Command: `{command}`",
         f"- Wall time: {_minutes(run.get('train_wall_seconds'))} on the machine it ran on "
         f"({hp.get('epochs')} epochs, batch {hp.get('batch_size')}).",
-        f"- Data: the development portion of UTKFace (aligned and cropped faces), "
-        f"{dataset.get('faces', '?')} faces with well-formed names, split by a hash of the file name: "
-        f"{dataset.get('splits', {})}.",
-        "- Augmentation: horizontal flip, random resized crop, rotation, shift, zoom, brightness, contrast.",
+        f"- Data: {dataset.get('faces', '?')} training faces plus {dataset.get('detector_views', 0)} runtime crops "
+        "(see Data); every split is a hash of the file name, so it never changes.",
+        "- Augmentation: camera faults before the runtime's detection and crop (faces of 24-200 px, JPEG 30-95, "
+        "blur, noise, white balance and gamma, grey frames, keypoint jitter); then horizontal flip, random "
+        "resized crop, rotation, shift, zoom, brightness, contrast and a few grey faces.",
         "- Loss: gender binary cross-entropy; age cross-entropy to a Gaussian label distribution "
         f"(sigma {hp.get('age_sigma')} years) plus {hp.get('age_l1_weight')} x L1 of the expected age.",
         "",
@@ -258,6 +332,8 @@ def render(models: Path, latency_json: Path | None) -> str:
             ),
             "",
         ]
+    out += _sources_section(dataset)
+    out += _by_source_section(models)
     out += _detector_section(models)
     out += [
         "## Plots",

@@ -178,11 +178,12 @@ def export_and_report(
             check,
             args.output_data_dir / "evaluation",
             history_csv=args.output_data_dir / "history.csv",
-            dataset_summary={**label_summary(data.train), "detector_misses": data.misses},
+            dataset_summary={**label_summary(data.train), "detector_misses": data.misses, "sources": data.sources},
             reference=next(path for q, path in result.tflite.items() if q != result.shipped),
         )
-        summary["test_metrics"] = {k: metrics[k] for k in ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")}
-        summary["test_metrics"]["evaluated"] = test_key
+        names = ("gender_accuracy", "age_mae", "race_gender_accuracy_gap")
+        headline: dict[str, object] = {k: metrics[k] for k in names}
+        summary["test_metrics"] = {**headline, "evaluated": test_key}
         summary["by_source"] = evaluate_checks(shipped, data.checks, args.output_data_dir / "evaluation")
     (args.output_data_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if args.ship_dir:

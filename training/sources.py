@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from training.dataset import (
     FaceDataset,
     find_source,
     iter_files,
+    label_summary,
     load_faces,
     row_name,
 )
@@ -46,6 +47,12 @@ KNOWN_PATHS = {
     UTKFACE: DEFAULT_DATA,
     "aaf": EXTRA_DATA / "AllAgeFaces.tar.gz",
     "celeba": EXTRA_DATA / "CelebA-gender.tar.gz",
+}
+#: Licence terms of the named sources (shared/datasets READMEs); a user's own manifest carries the user's terms.
+LICENCES = {
+    UTKFACE: "non-commercial research only (UTKFace's terms)",
+    "aaf": "none stated by the authors (Cheng et al. 2019): treated as non-commercial research",
+    "celeba": "non-commercial research only (CelebA's agreement)",
 }
 #: Name suffix of the evaluation views (the detect+crop path of validation and test faces).
 EVAL_VIEW_SUFFIX = "#eval"
@@ -121,6 +128,7 @@ class MixedData:
     val: FaceDataset  # UTKFace-style validation for Keras: the originals of non-crops-only sources
     checks: dict[str, FaceDataset]  # "<source>/<split>/<path>" -> faces; path = aligned | detected
     misses: dict[str, int]  # views without a detection, per source
+    sources: dict[str, dict[str, object]] = field(default_factory=dict)  # per source: path, weight, licence, faces
 
 
 def load_mixed(
@@ -143,6 +151,7 @@ def load_mixed(
     if holdout and holdout not in names:
         raise ValueError(f"--holdout_source {holdout!r} is not one of the sources {names}")
     train_parts, val_parts, checks, misses = [], [], {}, {}
+    described: dict[str, dict[str, object]] = {}
     for index, spec in enumerate(specs):
         faces = load_faces(
             spec.path,
@@ -154,6 +163,14 @@ def load_mixed(
         )
         if max_images:
             faces = faces.head(max_images)
+        described[spec.name] = {
+            "path": str(spec.path),
+            "weight": spec.weight,
+            "licence": LICENCES.get(spec.name, "the user's own"),
+            "held_out": spec.name == holdout,
+            "crops_only": spec.name in crops_only,
+            **label_summary(faces),
+        }
         train = faces.subset("train")
         held = faces.subset_mask(faces.splits != "train")
         if spec.name == holdout:  # validate on every face, train on none
@@ -161,9 +178,8 @@ def load_mixed(
         evaluation = _views(spec, held, size, 1, seed, EVALUATION_FAULTS, cache_dir)
         held_views = _as_rows(held, evaluation, EVAL_VIEW_SUFFIX)
         for split in ("val", "test") if spec.name != holdout else ("all",):
-            chosen = (lambda d: d) if split == "all" else (lambda d, s=split: d.subset(s))
-            checks[f"{spec.name}/{split}/aligned"] = chosen(held)
-            checks[f"{spec.name}/{split}/detected"] = chosen(held_views)
+            checks[f"{spec.name}/{split}/aligned"] = held if split == "all" else held.subset(split)
+            checks[f"{spec.name}/{split}/detected"] = held_views if split == "all" else held_views.subset(split)
         misses[spec.name] = len(evaluation.misses)
         if spec.name != holdout and spec.name not in crops_only:
             val_parts.append(held.subset("val"))
@@ -180,4 +196,6 @@ def load_mixed(
             spec.weight,
             misses[spec.name],
         )
-    return MixedData(FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts), checks, misses)
+    mixed = MixedData(FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts), checks, misses)
+    mixed.sources = described
+    return mixed

@@ -27,11 +27,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from audience.records import AUDIENCE_PREFIX
 from infra.cdk_constructs.inference import ARCHITECTURES, RETENTION, RUNTIMES
+from infra.cdk_constructs.messaging import queue_with_dead_letters
 from infra.config import PipelineConfig
 from infra.nag import acknowledge
 
@@ -76,22 +76,12 @@ class Audience(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         keep = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
-        queue_props = {
-            "fifo": True,
-            "encryption": sqs.QueueEncryption.SQS_MANAGED,
-            "enforce_ssl": True,
-            "retention_period": Duration.days(config.retention_days),
-        }
-        self.dead_letter_queue = sqs.Queue(self, "FramesDeadLetters", **queue_props)
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", "This queue is the dead-letter queue.")
-        self.queue = sqs.Queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
             self,
-            "Frames",
-            **queue_props,
-            visibility_timeout=Duration.seconds(config.audience_timeout_s * config.visibility_timeout_factor),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.max_receive_count
-            ),
+            ("Frames", "FramesDeadLetters"),
+            config,
+            visibility_timeout_s=config.audience_timeout_s * config.visibility_timeout_factor,
+            fifo=True,
         )
         camera_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
         self.table = dynamodb.Table(

@@ -69,22 +69,8 @@ class Messaging(Construct):
                 conditions={"StringNotEquals": {"aws:SourceAccount": stack.account}},
             )
         )
-        # Both queues: SSE-SQS (SNS delivers to it without key grants), TLS only, the same retention.
-        queue_props = {
-            "encryption": sqs.QueueEncryption.SQS_MANAGED,
-            "enforce_ssl": True,
-            "retention_period": Duration.days(config.retention_days),
-        }
-        self.dead_letter_queue = sqs.Queue(self, "DeadLetters", **queue_props)
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", "This queue is the dead-letter queue.")
-        self.queue = sqs.Queue(
-            self,
-            "Inference",
-            **queue_props,
-            visibility_timeout=Duration.seconds(config.visibility_timeout_s),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.max_receive_count
-            ),
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
+            self, ("Inference", "DeadLetters"), config, visibility_timeout_s=config.visibility_timeout_s
         )
         self.uploads_topic.add_subscription(subscriptions.SqsSubscription(self.queue, raw_message_delivery=True))
         key_filter = s3.NotificationKeyFilter(prefix=config.key_prefix or None, suffix=config.key_suffix or None)
@@ -99,3 +85,27 @@ class Messaging(Construct):
                 self, "CameraFrames", fifo=True, master_key=self.key, enforce_ssl=True,
                 display_name=f"{config.name} camera frames",
             )  # fmt: skip
+
+
+def queue_with_dead_letters(
+    scope: Construct, ids: tuple[str, str], config: PipelineConfig, *, visibility_timeout_s: int, fifo: bool = False
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """A queue (``ids[0]``) and its dead-letter queue (``ids[1]``): SSE-SQS (SNS delivers to it without key
+    grants), TLS only, the pipeline's retention, ``max_receive_count`` receives before the dead letters.
+    """
+    props = {
+        "encryption": sqs.QueueEncryption.SQS_MANAGED,
+        "enforce_ssl": True,
+        "retention_period": Duration.days(config.retention_days),
+        **({"fifo": True} if fifo else {}),
+    }
+    dead_letters = sqs.Queue(scope, ids[1], **props)
+    acknowledge(dead_letters, "AwsSolutions-SQS3", "This queue is the dead-letter queue.")
+    queue = sqs.Queue(
+        scope,
+        ids[0],
+        **props,
+        visibility_timeout=Duration.seconds(visibility_timeout_s),
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=config.max_receive_count),
+    )
+    return queue, dead_letters

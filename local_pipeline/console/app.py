@@ -72,27 +72,29 @@ def create_app(backend: ConsoleBackend, *, where: str) -> Flask:
         return Response(data, mimetype="application/octet-stream")
 
     def report_of() -> Any:
+        """The requested report, or the problem response that says what is wrong with the request."""
         camera = request.args.get("camera", "")
-        if not camera:
-            raise ValueError("choose a camera")
-        return backend.report(camera, parse_since(request.args.get("since", "1h")))
+        try:
+            if not camera:
+                raise ValueError("choose a camera")
+            return backend.report(camera, parse_since(request.args.get("since", "1h")))
+        except ValueError as exc:
+            return problem(400, str(exc), "pick a camera and a range such as 1h, 30m or 7d")
 
     @app.get("/api/report")
     def report() -> Any:
-        try:
-            found = report_of()
-        except ValueError as exc:
-            return problem(400, str(exc), "pick a camera and a range such as 1h, 30m or 7d")
+        found = report_of()
+        if isinstance(found, tuple):
+            return found
         return jsonify(
             {**found.summary(), "minutes": sorted(found.minutes, key=lambda m: m["minute"]), "tracks": found.tracks}
         )
 
     @app.get("/api/report.csv")
     def report_csv() -> Any:
-        try:
-            found = report_of()
-        except ValueError as exc:
-            return problem(400, str(exc), "pick a camera and a range such as 1h, 30m or 7d")
+        found = report_of()
+        if isinstance(found, tuple):
+            return found
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         mix_keys = sorted({k for m in found.minutes for k in m["mix"]})
