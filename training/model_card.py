@@ -107,7 +107,8 @@ def _sources_section(dataset: dict[str, object]) -> list[str]:
         "## Data",
         _table(["source", "licence", "faces", "splits", "without age", "weight", "used as"], rows),
         "",
-        f"Training views without a detection (left out): {dataset.get('detector_misses', {})}.",
+        f"Runtime crops without a detection (training and evaluation views; left out): "
+        f"{dataset.get('detector_misses', {})}.",
         "",
     ]
 
