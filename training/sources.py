@@ -196,6 +196,9 @@ def load_mixed(
             spec.weight,
             misses[spec.name],
         )
-    mixed = MixedData(FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts), checks, misses)
+    empty = train_parts[-1].subset_mask(np.zeros(len(train_parts[-1]), bool))  # a source's columns, no rows
+    mixed = MixedData(
+        FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts or [empty]), checks, misses
+    )
     mixed.sources = described
     return mixed

@@ -79,6 +79,10 @@ def test_mixed_sources_with_views_a_crops_only_source_and_a_held_out_one(tmp_pat
     held = load_mixed(specs, 32, views=1, seed=0, cache_dir=tmp_path / "cache", holdout="two")
     assert set(held.train.sources) == {"one"}
     assert len(held.checks["two/all/aligned"]) == 30
+    alone = load_mixed(specs[1:], 32, views=0, seed=0, cache_dir=tmp_path / "cache", holdout="two")
+    assert len(alone.train) == 0
+    assert len(alone.val) == 0  # evaluating one held-out source (training.evaluate --holdout_source)
+    assert len(alone.checks["two/all/detected"]) > 0
     with pytest.raises(ValueError, match="not one of the sources"):
         load_mixed(specs, 32, views=1, seed=0, cache_dir=tmp_path / "cache", holdout="three")
 
