@@ -37,8 +37,7 @@ class Frame:
     frame_id: str
     captured_at: float  # epoch seconds
     faces: tuple[Face, ...]
-    result_key: str = ""
-    uploaded_key: str = ""
+    uploaded_key: str = ""  # the upload's key, named in decision events as their cause
 
 
 class NotAFrameError(ValueError):
@@ -77,6 +76,5 @@ def parse_frame(body: str | dict[str, Any]) -> Frame:
         frame_id=message.get("FrameId") or f"{camera['Id']}@{captured}",
         captured_at=captured,
         faces=tuple(_face(face) for face in message.get("Faces", [])),
-        result_key=(message.get("Result") or {}).get("Key", ""),
         uploaded_key=(message.get("Source") or {}).get("Key", ""),
     )

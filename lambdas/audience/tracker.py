@@ -17,7 +17,6 @@ weighted by the classifier's confidence, age group by count, the mean age estima
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,7 +53,6 @@ class Track:
     age_sum: float = 0.0
     classified_frames: int = 0
     gender_frames: int = 0
-    last_confidence: float = 0.0  # the latest classified face's gender confidence
 
     @property
     def dwell_s(self) -> float:
@@ -109,7 +107,6 @@ class Track:
         if face.classified and face.gender:
             self.gender_votes[face.gender] = self.gender_votes.get(face.gender, 0.0) + face.gender_confidence
             self.gender_frames += 1
-            self.last_confidence = face.gender_confidence
         if face.classified and face.age_group:
             self.age_group_votes[face.age_group] = self.age_group_votes.get(face.age_group, 0) + 1
         if face.classified and face.age is not None:
@@ -212,8 +209,3 @@ class Tracker:
 def mix_key(track: Track) -> str:
     """``age-group|gender`` of a track for the per-minute mix (``unknown`` where not classified)."""
     return f"{track.age_group or 'unknown'}|{track.gender or 'unknown'}"
-
-
-def count_mix(tracks: list[Track]) -> dict[str, int]:
-    """How many tracks of each ``mix_key``."""
-    return dict(sorted(Counter(mix_key(t) for t in tracks).items()))
