@@ -144,7 +144,9 @@ def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output:
         if not (audience_queue and table and audience_dlq):
             raise ValueError("the audience stage is off (audience_stage: false in the configuration)")
         s3, sqs = client("s3", resources.endpoint), client("sqs", resources.endpoint)
-        rules = json.dumps(RULES_EXAMPLE | {"Displays": {DISPLAY: {"Cameras": [CAMERA]}}})
+        # A lower confidence bar than the example's 80, so the classifier's 60-80% faces count and the guardrail
+        # has a targeted creative to stop when the child comes.
+        rules = json.dumps(RULES_EXAMPLE | {"Displays": {DISPLAY: {"Cameras": [CAMERA]}}, "MinimumConfidence": 60})
         version = put_rules(s3, resources.results_bucket, config.rules_key, rules)
         print(f"rules version {version} at s3://{resources.results_bucket}/{config.rules_key}")
         decisions_url = decision_queue(resources)
