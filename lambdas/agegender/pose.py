@@ -2,8 +2,8 @@
 
 Method: a rigid five-point face model (``FACE_MODEL``) is fitted to the keypoints under a
 scaled orthographic camera (faces are small against their distance from the camera): a
-linear least-squares start, then a few Gauss-Newton steps over the three angles alone (the
-scale in closed form), so the fit cannot bend the face to absorb keypoint noise. The model's frontal layout is the
+linear least-squares start, then a Gauss-Newton step over the three angles alone (the scale
+in closed form), so the fit cannot bend the face to absorb keypoint noise. The model's frontal layout is the
 median UTKFace face (``agegender.faces.TEMPLATE``) levelled and made left-right symmetric, so
 yaw = pitch = roll = 0 means a symmetric face posed like a typical UTKFace photo; its depths
 are anthropometric averages (nose tip 0.43 eye distances in front of the eyes, mouth corners
@@ -72,8 +72,10 @@ def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ ry @ rx
 
 
-#: Gauss-Newton steps after the linear start, and the finite-difference step (degrees).
-REFINE_STEPS = 6
+#: Gauss-Newton steps after the linear start, and the finite-difference step (degrees). One step is as
+#: accurate as six on ``python -m bench.pose_accuracy`` (median yaw error 4.8 degrees either way) at a third
+#: of the time (0.4 against 1.2 ms a face, measured on a busy 2-vCPU machine).
+REFINE_STEPS = 1
 _STEP = 0.01
 
 
@@ -85,11 +87,26 @@ def _angles(matrix: np.ndarray) -> np.ndarray:
     return np.array([yaw, pitch, roll])
 
 
-def _residual(angles: np.ndarray, centred: np.ndarray) -> np.ndarray:
-    """Keypoints minus the model turned by ``angles`` and scaled (least squares) onto them."""
-    model = (FACE_MODEL @ rotation(*angles).T)[:, :2]
-    scale = float(np.sum(model * centred) / np.sum(model * model))
-    return (centred - scale * model).reshape(-1)
+def _rotations(angles: np.ndarray) -> np.ndarray:
+    """``rotation`` for each row of ``angles`` ``(k, 3)`` (yaw, pitch, roll in degrees) at once: ``(k, 3, 3)``."""
+    y, p, r = np.radians(angles).T
+    cy, sy, cp, sp, cr, sr = np.cos(y), np.sin(y), np.cos(p), np.sin(p), np.cos(r), np.sin(r)
+    # Rz(roll) @ Ry(yaw) @ Rx(pitch), written out.
+    return np.stack(
+        [
+            np.stack([cr * cy, cr * sy * sp - sr * cp, -cr * sy * cp - sr * sp], axis=-1),
+            np.stack([sr * cy, sr * sy * sp + cr * cp, -sr * sy * cp + cr * sp], axis=-1),
+            np.stack([sy, -cy * sp, cy * cp], axis=-1),
+        ],
+        axis=1,
+    )
+
+
+def _residuals(angles: np.ndarray, centred: np.ndarray) -> np.ndarray:
+    """For each row of ``angles``: keypoints minus the model so turned and scaled (least squares) onto them."""
+    model = np.einsum("pj,kij->kpi", FACE_MODEL, _rotations(angles))[:, :, :2]  # (k, 5, 2)
+    scale = np.sum(model * centred, axis=(1, 2)) / np.sum(model * model, axis=(1, 2))
+    return (centred[None] - scale[:, None, None] * model).reshape(len(angles), -1)
 
 
 def estimate_pose(points: np.ndarray) -> Pose:
@@ -99,12 +116,11 @@ def estimate_pose(points: np.ndarray) -> Pose:
     u, _, vt = np.linalg.svd(projection, full_matrices=False)
     top = u @ vt  # the nearest pair of orthonormal rows
     angles = _angles(np.vstack([top, np.cross(top[0], top[1])]))
+    probes = np.vstack([np.zeros(3), _STEP * np.eye(3)])  # the point and one nudge per angle
     for _ in range(REFINE_STEPS):
-        residual = _residual(angles, centred)
-        jacobian = np.column_stack(
-            [(_residual(angles + _STEP * np.eye(3)[i], centred) - residual) / _STEP for i in range(3)]
-        )
-        step, *_ = np.linalg.lstsq(jacobian, -residual, rcond=None)
+        residuals = _residuals(angles + probes, centred)
+        jacobian = ((residuals[1:] - residuals[0]) / _STEP).T
+        step, *_ = np.linalg.lstsq(jacobian, -residuals[0], rcond=None)
         angles = angles + np.clip(step, -20.0, 20.0)
         if float(np.abs(step).max()) < 1e-3:
             break
