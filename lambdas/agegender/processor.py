@@ -26,12 +26,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, ImageAnalyzer
-from agegender.camera import camera_block, camera_id
+from agegender.camera import camera_block
 from agegender.events import S3ObjectRef, sequencer_is_newer
 from agegender.exceptions import (
     AccessDeniedError,
@@ -105,14 +106,13 @@ class ObjectProcessor:
         source = {"Bucket": ref.bucket, "Key": ref.key, "VersionId": ref.version_id, "ETag": ref.etag,
                   "Size": ref.size, "Sequencer": ref.sequencer}  # fmt: skip
         model = self.analyzer.model_info
-        facts: dict[str, Any] = {}
-        camera = camera_block(ref.key, None, None, None)
+        facts: dict[str, Any] = {}  # the object's metadata and upload time, once it is read
         try:
             data = self._read(ref, facts)
             timings["read"] = (time.perf_counter() - started) * 1000
             analysis = self._analyze(ref, data)
             timings["analyze"] = (time.perf_counter() - started) * 1000 - timings["read"]
-            camera = camera_block(ref.key, facts.get("Metadata"), analysis.captured_at, facts.get("LastModified"))
+            camera = self._camera(ref, facts, analysis.captured_at)
             document = result_document(
                 source=source, model=model, image=analysis.image, faces=analysis.faces, camera=camera
             )
@@ -123,11 +123,10 @@ class ObjectProcessor:
             if self.delete_source and self._result_exists(key):
                 # A redelivery after we deleted the source: the result is already written; keep it.
                 return Outcome(ref, key, 0, None, None, {"read": (time.perf_counter() - started) * 1000})
-            document = result_document(source=source, model=model, error=exc, camera=camera)
+            document = result_document(source=source, model=model, error=exc, camera=self._camera(ref, facts))
             error_code, error_message = exc.code, str(exc)
         except AgeGenderError as exc:
-            camera = camera_block(ref.key, facts.get("Metadata"), None, facts.get("LastModified"))
-            document = result_document(source=source, model=model, error=exc, camera=camera)
+            document = result_document(source=source, model=model, error=exc, camera=self._camera(ref, facts))
             error_code, error_message = exc.code, str(exc)
         write_started = time.perf_counter()
         self.s3.put_object(
@@ -139,7 +138,7 @@ class ObjectProcessor:
         )
         timings["write"] = (time.perf_counter() - write_started) * 1000
         publishers = [p for p in (self.publisher, self.frame_publisher) if p is not None]
-        if publishers and (self.publisher is not None or camera_id(ref.key)):
+        if publishers:
             publish_started = time.perf_counter()
             summary = result_summary(document, source=ref, result_bucket=self.results_bucket, result_key=key)
             for publisher in publishers:
@@ -148,6 +147,11 @@ class ObjectProcessor:
         if self.delete_source and error_code not in ("AccessDenied", "InvalidS3Object"):  # nothing we may or can delete
             self._delete(ref)
         return Outcome(ref, key, len(document["FaceDetails"]), error_code, error_message, timings)
+
+    @staticmethod
+    def _camera(ref: S3ObjectRef, facts: dict[str, Any], exif_time: datetime | None = None) -> dict[str, Any] | None:
+        """The result's ``Camera`` (camera frames only) from the key, the object's facts and the image's EXIF time."""
+        return camera_block(ref.key, facts.get("Metadata"), exif_time, facts.get("LastModified"))
 
     def _analyze(self, ref: S3ObjectRef, data: bytes) -> Analysis:
         """The analysis; an unexpected failure (a bug, not the object's fault) becomes a typed error result."""

@@ -96,9 +96,10 @@ class FramePublisher(SummaryPublisher):
         """One FIFO message for a camera frame (other objects are not frames: nothing is sent)."""
         if not summary["CameraId"]:
             return
+        frame = frame_id(summary)
         self.sns.publish(
             TopicArn=self.topic_arn,
-            Message=json.dumps({**summary, "FrameId": frame_id(summary)}, ensure_ascii=False),
+            Message=json.dumps({**summary, "FrameId": frame}, ensure_ascii=False),
             MessageGroupId=summary["CameraId"],
-            MessageDeduplicationId=frame_id(summary),
+            MessageDeduplicationId=frame,
         )
