@@ -1,7 +1,10 @@
 """Training-time augmentation as Keras 3 layers (identity at evaluation and export).
 
 The set: horizontal flip, small rotation, shift, zoom, brightness/contrast (as in the seed
-studies), plus random crops and a few grey faces. The heavier camera faults
+studies), plus random crops, a few grey faces, and camera texture (faces seen at a half or a third
+of the input's resolution, sensor noise), so that no face, whatever its framing, teaches the
+network to read gender from skin texture that a smaller or softer copy of the same photo loses.
+The heavier camera faults
 (low resolution, JPEG, blur, noise, white balance) are applied before detection, in the runtime
 crops (``training.detector_crops``). The layers are backend-agnostic, so the same pipeline runs on
 TensorFlow here and on JAX on a GPU machine.
@@ -47,6 +50,59 @@ class RandomResizedCrop(layers.Layer):
         return {**super().get_config(), "min_scale": self.min_scale, "seed": self.seed}
 
 
+@keras.saving.register_keras_serializable(package="agegender")
+class CameraTexture(layers.Layer):
+    """Per face: with probability ``low_res_rate`` a copy seen at 1/2 or 1/3 of the resolution
+    (antialiased down, bilinear up), and with ``noise_rate`` Gaussian noise of std up to ``max_noise``.
+
+    The resolutions are fixed fractions, so shapes stay static (JAX traces once).
+    """
+
+    def __init__(
+        self,
+        low_res_rate: float = 0.2,
+        noise_rate: float = 0.2,
+        max_noise: float = 6.0,
+        seed: int | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.low_res_rate = low_res_rate
+        self.noise_rate = noise_rate
+        self.max_noise = max_noise
+        self.seed = seed
+        self._rng = keras.random.SeedGenerator(seed)
+
+    def call(self, images: KerasTensor, training: bool | None = None) -> KerasTensor:
+        if not training:
+            return images
+        batch, size = ops.shape(images)[0], images.shape[1]
+        pick = keras.random.uniform((batch, 1, 1, 1), seed=self._rng)
+        out = images
+        for index, factor in enumerate((2, 3)):
+            small = ops.image.resize(images, (size // factor, size // factor), antialias=True)
+            blurred = ops.image.resize(small, (size, size), interpolation="bilinear")
+            share = self.low_res_rate / 2
+            chosen = ops.logical_and(pick >= index * share, pick < (index + 1) * share)
+            out = ops.where(chosen, blurred, out)
+        noisy = keras.random.uniform((batch, 1, 1, 1), seed=self._rng) < self.noise_rate
+        std = keras.random.uniform((batch, 1, 1, 1), 0.0, self.max_noise, seed=self._rng)
+        noise = keras.random.normal(ops.shape(images), seed=self._rng) * std
+        return ops.clip(ops.where(noisy, out + noise, out), 0.0, 255.0)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        return input_shape
+
+    def get_config(self) -> dict[str, object]:
+        return {
+            **super().get_config(),
+            "low_res_rate": self.low_res_rate,
+            "noise_rate": self.noise_rate,
+            "max_noise": self.max_noise,
+            "seed": self.seed,
+        }
+
+
 def build_augmenter(input_size: int, seed: int) -> keras.Sequential:
     """The augmentation pipeline for ``(N, S, S, 3)`` float images in 0..255."""
     return keras.Sequential(
@@ -60,6 +116,7 @@ def build_augmenter(input_size: int, seed: int) -> keras.Sequential:
             layers.RandomBrightness(0.15, value_range=(0.0, 255.0), seed=seed + 5),
             layers.RandomContrast(0.2, value_range=(0.0, 255.0), seed=seed + 6),
             layers.RandomGrayscale(0.05, seed=seed + 7),
+            CameraTexture(seed=seed + 8),
         ],
         name="augment",
     )

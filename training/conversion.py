@@ -94,11 +94,13 @@ def export_all(
     check_inputs: np.ndarray,
     check_ages: np.ndarray,
     flip_average: bool = False,
+    contract_extra: dict[str, object] | None = None,
 ) -> ExportResult:
     """Write ``model_dir/1`` (SavedModel) and ``model_dir/<name>_<q>.tflite`` + contracts; check parity.
 
     The int8 model is shipped unless it fails parity, then the float32 one. With ``flip_average``
     the contracts say so, and parity compares like with like (both sides average the two views).
+    ``contract_extra`` (e.g. the folded gender temperature) is recorded in each contract's ``extra``.
     """
     model_dir.mkdir(parents=True, exist_ok=True)
     saved = model_dir / "1"
@@ -118,7 +120,7 @@ def export_all(
             input_size=size,
             quantization=quantization,
             flip_average=flip_average,
-            extra={"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)},
+            extra={**(contract_extra or {}), "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)},
         )
         contract_path(path).write_text(contract.to_json())
         classifier = AgeGenderClassifier(path, num_threads=2, max_batch=64)

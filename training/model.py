@@ -103,6 +103,27 @@ def build_model(arch: str, input_size: int, *, width: float = 1.0, dropout: floa
     return keras.Model(image, {GENDER_OUTPUT: gender, AGE_OUTPUT: age_probs}, name=f"agegender_{arch}")
 
 
+def at_input_size(model: keras.Model, arch: str, input_size: int, *, width: float, dropout: float) -> keras.Model:
+    """``model``'s weights in a network of the same ``arch`` and ``width`` built for ``input_size`` px faces.
+
+    The convolutional trunks end in global average pooling, so their weights fit any input size
+    (a model fine-tuned at a larger size starts from what it learnt at the smaller one);
+    ``plain_cnn``'s flattening layer does not, and any mismatch is an error.
+    """
+    if int(model.input_shape[1]) == input_size:
+        return model
+    resized = build_model(arch, input_size, width=width, dropout=dropout)
+    source, target = model.get_weights(), resized.get_weights()
+    shapes = [(a.shape, b.shape) for a, b in zip(source, target, strict=False) if a.shape != b.shape]
+    if len(source) != len(target) or shapes:
+        raise ValueError(
+            f"{model.name} ({model.input_shape[1]} px) does not fit {arch} width {width} at {input_size} px: "
+            f"{len(source)} vs {len(target)} weight arrays, first mismatches {shapes[:2]}"
+        )
+    resized.set_weights(source)
+    return resized
+
+
 def with_augmentation(model: keras.Model, augmenter: keras.Model) -> keras.Model:
     """The training wrapper: augmentation (active only when training) in front of ``model``."""
     image = keras.Input(model.input_shape[1:], name=INPUT_NAME)

@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--arch", default="resnet_small", help="resnet_small | mini_xception | plain_cnn (baseline)")
     hp.add_argument("--input_size", type=int, default=64, help="face crop side in pixels")
     hp.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
-    hp.add_argument("--init_model", default="", help="fine-tune this model.keras instead of a new network")
+    hp.add_argument(
+        "--init_model",
+        default="",
+        help="fine-tune this model.keras instead of a new network (its weights move to --input_size)",
+    )
     hp.add_argument("--dropout", type=float, default=0.3)
     hp.add_argument("--epochs", type=int, default=40)
     hp.add_argument("--batch_size", type=int, default=64)
@@ -75,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--holdout_source", default="", help="a source never trained on; checkpoints are chosen on it")
     hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
+    )
+    hp.add_argument(
+        "--calibrate",
+        type=str_to_bool,
+        default=True,
+        help="true | false: fold a gender temperature fitted on the validation faces into the model",
     )
     hp.add_argument("--representative_images", type=int, default=500, help="int8 calibration images")
     hp.add_argument("--model_name", default="agegender")

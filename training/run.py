@@ -69,7 +69,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
     from training.augment import build_augmenter
     from training.callbacks import SourceValidation
-    from training.model import build_model, compile_model, with_augmentation
+    from training.model import at_input_size, build_model, compile_model, with_augmentation
 
     train_set, val_set = data.train, data.val
     if len(train_set) == 0 or len(val_set) == 0:
@@ -77,9 +77,8 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     if args.init_model:
         import training.augment  # noqa: F401  (registers the custom layers for loading)
 
-        model = keras.models.load_model(args.init_model, compile=False)
-        if model.input_shape[1] != args.input_size:
-            raise ValueError(f"--init_model takes {model.input_shape[1]} px inputs, not --input_size {args.input_size}")
+        loaded = keras.models.load_model(args.init_model, compile=False)
+        model = at_input_size(loaded, args.arch, args.input_size, width=args.width, dropout=args.dropout)
     else:
         model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
     trainer = with_augmentation(model, build_augmenter(args.input_size, args.seed)) if args.augment else model
@@ -128,6 +127,21 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     return model
 
 
+def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespace) -> dict[str, object]:
+    """Fit the gender temperature on every source's validation faces (both crop paths) and fold it
+    into ``model`` (``training.calibration``); with ``--calibrate false`` or no validation faces, T = 1.
+    """
+    from training.calibration import calibrate
+    from training.dataset import FaceDataset
+
+    keys = sorted(key for key in data.checks if "/val/" in key and len(data.checks[key]))
+    if not args.calibrate or not keys:
+        return {"temperature": 1.0, "fitted_on": []}
+    faces = FaceDataset.concatenate([data.checks[key] for key in keys])
+    fitted = calibrate(model, faces.images, faces.genders, flip_average=args.flip_average)
+    return {**fitted.as_dict(), "fitted_on": keys}
+
+
 def export_and_report(
     model: keras.Model,
     data: MixedData,
@@ -146,18 +160,20 @@ def export_and_report(
     train_set = data.train
     test_key = f"{UTKFACE}/test/aligned" if f"{UTKFACE}/test/aligned" in data.checks else next(iter(data.checks))
     check = data.checks[test_key]
+    calibration_summary = calibrate_gender(model, data, args)
     rng = np.random.default_rng(args.seed)
-    calibration = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
+    representative = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
     result = conversion.export_all(
         model,
         model_dir=args.sm_model_dir,
         name=args.model_name,
         version=args.model_version,
         architecture=args.arch,
-        representative=calibration,
+        representative=representative,
         check_inputs=check.images,
         check_ages=check.ages,
         flip_average=args.flip_average,
+        contract_extra={"gender_temperature": round(calibration_summary["temperature"], 4)},
     )
     shipped = result.tflite[result.shipped]
     summary: dict[str, object] = {
@@ -169,6 +185,7 @@ def export_and_report(
         "tflite_bytes": {q: p.stat().st_size for q, p in result.tflite.items()},
         "parity": {q: r.__dict__ for q, r in result.parity.items()},
         "shipped": shipped.name,
+        "gender_calibration": calibration_summary,
     }
     if args.evaluate and len(check):
         from training.evaluate import evaluate_checks, evaluate_tflite

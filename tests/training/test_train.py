@@ -55,6 +55,11 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert json.loads((model_dir / "agegender_int8.contract.json").read_text())["flip_average"] is True
     run = json.loads((output / "run.json").read_text())
     assert run["shipped"] == f"agegender_{parity['shipped']}.tflite"
+    temperature = run["gender_calibration"]["temperature"]
+    assert run["gender_calibration"]["fitted_on"] == ["utkface/val/aligned"]
+    assert 0.2 < temperature < 5.0
+    contract = json.loads((model_dir / "agegender_int8.contract.json").read_text())
+    assert contract["extra"]["gender_temperature"] == round(temperature, 4)
     assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap", "evaluated"}
     assert run["test_metrics"]["evaluated"] == "utkface/test/aligned"
     assert "utkface/test/aligned" in run["by_source"]  # synthetic faces: the detector finds none to add
