@@ -1,6 +1,6 @@
 """The demo portrait through the whole analysis in the versions a user's copy of it could be in.
 
-    python -m bench.portrait_stability [--json bench/results/portrait_stability.json]
+    python -m bench.portrait_stability [--model PATH.tflite] [--json bench/results/portrait_stability.json]
 
 scikit-image's ``astronaut.png`` (public domain; the demo's close-up) as PNG, as JPEG at quality
 95, 85, 75 and 50, enlarged to 1024 px, halved, and blurred by 1 px: the largest face's gender,
@@ -13,10 +13,12 @@ import argparse
 import io
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from PIL import Image, ImageFilter
 
 from agegender.analyzer import ImageAnalyzer
+from agegender.classifier import AgeGenderClassifier
 from bench import add_json_option, report
 from local_pipeline.samples import fetch_sources
 
@@ -40,9 +42,9 @@ VERSIONS: dict[str, Callable[[Image.Image], bytes]] = {
 }
 
 
-def run() -> dict[str, object]:
-    """Each version's largest face: gender, confidence, age."""
-    analyzer = ImageAnalyzer()
+def run(model: Path | None = None) -> dict[str, object]:
+    """Each version's largest face: gender, confidence, age (``model``: a classifier other than the shipped one)."""
+    analyzer = ImageAnalyzer(classifier=AgeGenderClassifier(model) if model else None)
     portrait = Image.open(fetch_sources()["astronaut.png"]).convert("RGB")
     found = {}
     for name, encode in VERSIONS.items():
@@ -65,9 +67,10 @@ def run() -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     """Run and print (and write) the JSON report."""
     parser = argparse.ArgumentParser(prog="python -m bench.portrait_stability", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=None, help="classifier .tflite (default: the shipped one)")
     add_json_option(parser, "portrait_stability")
     args = parser.parse_args(argv)
-    return report(run(), "portrait_stability", argv, args.json)
+    return report(run(args.model), "portrait_stability", argv, args.json)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ A single temperature ``T`` on the gender logit (``p = sigmoid(z / T)``) is the s
 post-hoc fix for a network's over- or under-confidence; it never changes a decision. It is
 fitted here on every source's validation faces through both crop paths, minimising the
 negative log-likelihood of exactly what the runtime reports (with ``flip_average``, the mean
-of the face's and its mirror image's probabilities), and then folded into the gender layer's
+of the face's and its mirror view's probabilities), and then folded into the gender layer's
 weights (``z / T`` is the same layer with kernel and bias divided by ``T``), so the exported
 model and its contract need nothing new at run time; the contract records the temperature.
 """
@@ -19,11 +19,14 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
+from agegender.classifier import with_mirror_images
 from agegender.contract import GENDER_OUTPUT
 from training.evaluate import gender_calibration
 
 log = logging.getLogger(__name__)
 
+#: Fewer validation faces than this fit noise, not calibration: the temperature stays 1.
+MIN_CALIBRATION_FACES = 500
 #: The search range of ``log(T)``: T from about 0.22 to 4.5, far beyond what a trained network needs.
 LOG_T_RANGE = (-1.5, 1.5)
 _EPS = 1e-6
@@ -88,14 +91,13 @@ def fit_temperature(p_views: np.ndarray, genders: np.ndarray, iterations: int = 
     )
 
 
-def view_probabilities(model: keras.Model, images: np.ndarray, *, flip_average: bool) -> np.ndarray:
-    """``(N, V)`` P(female) from the Keras model: the face, and with ``flip_average`` its mirror image."""
-    views = [images, images[:, :, ::-1]] if flip_average else [images]
-    columns = [
-        np.asarray(model.predict(view.astype("float32"), batch_size=256, verbose=0)[GENDER_OUTPUT]).reshape(-1)
-        for view in views
-    ]
-    return np.stack(columns, axis=1)
+def view_probabilities(
+    model: keras.Model, images: np.ndarray, *, flip_average: bool, mirror_resolution: float = 1.0
+) -> np.ndarray:
+    """``(N, V)`` P(female) from the Keras model: the face, and with ``flip_average`` its mirror view."""
+    batch = with_mirror_images(images, mirror_resolution) if flip_average else images
+    p = np.asarray(model.predict(batch.astype("float32"), batch_size=256, verbose=0)[GENDER_OUTPUT]).reshape(-1)
+    return p.reshape(-1, len(images)).T
 
 
 def fold_temperature(model: keras.Model, temperature: float) -> None:
@@ -105,9 +107,12 @@ def fold_temperature(model: keras.Model, temperature: float) -> None:
     layer.set_weights([kernel / temperature, bias / temperature])
 
 
-def calibrate(model: keras.Model, images: np.ndarray, genders: np.ndarray, *, flip_average: bool) -> Calibration:
+def calibrate(
+    model: keras.Model, images: np.ndarray, genders: np.ndarray, *, flip_average: bool, mirror_resolution: float = 1.0
+) -> Calibration:
     """Fit the temperature on these (validation) faces and fold it into ``model``."""
-    fitted = fit_temperature(view_probabilities(model, images, flip_average=flip_average), genders)
+    views = view_probabilities(model, images, flip_average=flip_average, mirror_resolution=mirror_resolution)
+    fitted = fit_temperature(views, genders)
     fold_temperature(model, fitted.temperature)
     log.info("gender temperature %.3f folded in: %s", fitted.temperature, fitted.as_dict())
     return fitted

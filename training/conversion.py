@@ -94,6 +94,7 @@ def export_all(
     check_inputs: np.ndarray,
     check_ages: np.ndarray,
     flip_average: bool = False,
+    mirror_resolution: float = 1.0,
     contract_extra: dict[str, object] | None = None,
 ) -> ExportResult:
     """Write ``model_dir/1`` (SavedModel) and ``model_dir/<name>_<q>.tflite`` + contracts; check parity.
@@ -105,7 +106,7 @@ def export_all(
     model_dir.mkdir(parents=True, exist_ok=True)
     saved = model_dir / "1"
     save_serving_model(model, saved)
-    reference = keras_predict(model, check_inputs, flip_average=flip_average)
+    reference = keras_predict(model, check_inputs, flip_average=flip_average, mirror_resolution=mirror_resolution)
     size = int(model.input_shape[1])
     paths: dict[str, Path] = {}
     reports: dict[str, ParityReport] = {}
@@ -120,6 +121,7 @@ def export_all(
             input_size=size,
             quantization=quantization,
             flip_average=flip_average,
+            mirror_resolution=mirror_resolution,
             extra={**(contract_extra or {}), "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)},
         )
         contract_path(path).write_text(contract.to_json())

@@ -51,7 +51,7 @@ def estimator_config(
         "checkpoint_s3_uri": f"{output}/checkpoints",
         "checkpoint_local_path": "/opt/ml/checkpoints",
         "max_run": max_run_seconds,
-        "hyperparameters": {"epochs": "60", "input_size": "64", "arch": "resnet_small", **(hyperparameters or {})},
+        "hyperparameters": {"epochs": "60", "input_size": "72", "arch": "resnet_small", **(hyperparameters or {})},
         "base_job_name": "agegender",
     }
     if spot:

@@ -183,7 +183,8 @@ def _temperature_row(contract: ModelContract, run: dict[str, Any]) -> str:
     temperature = contract.extra.get("gender_temperature")
     fitted = run.get("gender_calibration") or {}
     if temperature is None or "ece_before" not in fitted:
-        return "none folded in (the network's own sigmoid)"
+        reason = f": {fitted['skipped']}" if fitted.get("skipped") else ""
+        return f"none folded in (the network's own sigmoid){reason}"
     return (
         f"temperature {float(temperature):.3f} folded into the gender layer, fitted on {fitted['faces']:,} "
         f"validation faces of every source and both crop paths: ECE {_pct(fitted['ece_before'])} -> "
@@ -228,6 +229,11 @@ def render(models: Path, latency_json: Path | None) -> str:
                 [
                     "prediction",
                     "mean of the outputs for the face and its mirror image (contract `flip_average`)"
+                    + (
+                        f", the mirror seen at {contract.mirror_resolution:g} of the side (`mirror_resolution`)"
+                        if contract.mirror_resolution < 1
+                        else ""
+                    )
                     if contract.flip_average
                     else "one view of the face",
                 ],

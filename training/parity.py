@@ -17,10 +17,15 @@ MAX_MAE_DELTA = 0.3
 
 
 def keras_predict(
-    model: keras.Model, inputs: np.ndarray, *, flip_average: bool = False, batch_size: int = 256
+    model: keras.Model,
+    inputs: np.ndarray,
+    *,
+    flip_average: bool = False,
+    mirror_resolution: float = 1.0,
+    batch_size: int = 256,
 ) -> BatchPrediction:
     """The Keras model's predictions, combined and decoded by the runtime's ``decode_outputs``."""
-    batch = with_mirror_images(inputs) if flip_average else inputs
+    batch = with_mirror_images(inputs, mirror_resolution) if flip_average else inputs
     outputs = model.predict(batch.astype(np.float32), batch_size=batch_size, verbose=0)
     return decode_outputs(outputs[GENDER_OUTPUT], outputs[AGE_OUTPUT], flip_average=flip_average)
 

@@ -129,16 +129,22 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
 
 def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespace) -> dict[str, object]:
     """Fit the gender temperature on every source's validation faces (both crop paths) and fold it
-    into ``model`` (``training.calibration``); with ``--calibrate false`` or no validation faces, T = 1.
+    into ``model`` (``training.calibration``); with ``--calibrate false`` or too few validation faces
+    for a meaningful fit (``MIN_CALIBRATION_FACES``), T = 1 and the reason is recorded.
     """
-    from training.calibration import calibrate
+    from training.calibration import MIN_CALIBRATION_FACES, calibrate
     from training.dataset import FaceDataset
 
     keys = sorted(key for key in data.checks if "/val/" in key and len(data.checks[key]))
-    if not args.calibrate or not keys:
-        return {"temperature": 1.0, "fitted_on": []}
-    faces = FaceDataset.concatenate([data.checks[key] for key in keys])
-    fitted = calibrate(model, faces.images, faces.genders, flip_average=args.flip_average)
+    faces = FaceDataset.concatenate([data.checks[key] for key in keys]) if keys else None
+    if not args.calibrate:
+        return {"temperature": 1.0, "fitted_on": [], "skipped": "--calibrate false"}
+    if faces is None or len(faces) < MIN_CALIBRATION_FACES:
+        count = 0 if faces is None else len(faces)
+        return {"temperature": 1.0, "fitted_on": keys, "skipped": f"{count} validation faces < {MIN_CALIBRATION_FACES}"}
+    fitted = calibrate(
+        model, faces.images, faces.genders, flip_average=args.flip_average, mirror_resolution=args.mirror_resolution
+    )
     return {**fitted.as_dict(), "fitted_on": keys}
 
 
@@ -173,6 +179,7 @@ def export_and_report(
         check_inputs=check.images,
         check_ages=check.ages,
         flip_average=args.flip_average,
+        mirror_resolution=args.mirror_resolution,
         contract_extra={"gender_temperature": round(calibration_summary["temperature"], 4)},
     )
     shipped = result.tflite[result.shipped]

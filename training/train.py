@@ -2,7 +2,7 @@
 
 Runs unchanged on a laptop and as a SageMaker TensorFlow training job::
 
-    python -m training.train --epochs 40 --input_size 64 --arch resnet_small
+    python -m training.train --epochs 40 --input_size 72 --arch resnet_small
 
 Options and their SageMaker environment defaults: ``training.options``; the run itself: ``training.run``.
 """

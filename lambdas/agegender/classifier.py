@@ -12,7 +12,7 @@ from agegender import labels
 from agegender.assets import DEFAULT_MODEL_PATH
 from agegender.contract import ModelContract, load_contract
 from agegender.exceptions import ModelContractError
-from agegender.preprocessing import prepare_faces
+from agegender.preprocessing import mirror_views, prepare_faces
 from agegender.runtime import TFLiteModel
 
 
@@ -52,9 +52,9 @@ class BatchPrediction:
         ]
 
 
-def with_mirror_images(inputs: np.ndarray) -> np.ndarray:
-    """``(N, S, S, 3)`` inputs followed by their left-right mirror images: ``(2N, S, S, 3)``."""
-    return np.concatenate([inputs, inputs[:, :, ::-1]])
+def with_mirror_images(inputs: np.ndarray, resolution: float = 1.0) -> np.ndarray:
+    """``(N, S, S, 3)`` inputs followed by their mirror views (``preprocessing.mirror_views``): ``(2N, S, S, 3)``."""
+    return np.concatenate([inputs, mirror_views(inputs, resolution)])
 
 
 def average_mirror_outputs(outputs: np.ndarray) -> np.ndarray:
@@ -107,7 +107,8 @@ class AgeGenderClassifier:
     def predict_inputs(self, inputs: np.ndarray) -> BatchPrediction:
         """Classify prepared inputs ``(N, size, size, 3)`` uint8 RGB, in chunks of ``max_batch``.
 
-        With the contract's ``flip_average`` each chunk runs together with its mirror images
+        With the contract's ``flip_average`` each chunk runs together with its mirror views
+        (at the contract's ``mirror_resolution``)
         (one call) and the two views' gender probabilities and age distributions are averaged.
         """
         c = self.contract
@@ -115,7 +116,7 @@ class AgeGenderClassifier:
         for start in range(0, len(inputs), self.max_batch):
             chunk = inputs[start : start + self.max_batch]
             if c.flip_average:
-                chunk = with_mirror_images(chunk)
+                chunk = with_mirror_images(chunk, c.mirror_resolution)
             out = self.model(**{c.input_name: chunk.astype(np.float32)})
             chunks.append(decode_outputs(out[c.gender_output], out[c.age_output], flip_average=c.flip_average))
         if not chunks:

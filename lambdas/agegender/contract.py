@@ -41,6 +41,10 @@ class ModelContract:
     #: Each face's outputs are the mean of the model's outputs for the face and its mirror
     #: image (test-time flip; UTKFace faces are symmetric enough that both views are valid).
     flip_average: bool = False
+    #: The mirror view is seen at this fraction of the input side (``preprocessing.mirror_views``):
+    #: a softer second opinion, so that a decision rests less on fine skin texture that a smaller,
+    #: recompressed or blurred copy of the photo loses (1.0 = the mirror image as it is).
+    mirror_resolution: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -65,6 +69,8 @@ class ModelContract:
             problems.append(f"max_age {self.max_age} != runtime {labels.MAX_AGE}")
         if self.color_order != preprocessing.COLOR_ORDER:
             problems.append(f"colour order {self.color_order} != runtime {preprocessing.COLOR_ORDER}")
+        if not 0.0 < self.mirror_resolution <= 1.0:
+            problems.append(f"mirror_resolution {self.mirror_resolution} is not in (0, 1]")
         if tuple(self.input_range) != (0, 255):
             problems.append(f"input range {self.input_range} != (0, 255)")
         if problems:

@@ -86,6 +86,23 @@ def prepare_face(face: Image.Image, size: int) -> np.ndarray:
     return np.asarray(rgb, dtype=np.uint8)
 
 
+def mirror_views(inputs: np.ndarray, resolution: float = 1.0) -> np.ndarray:
+    """The second view of each prepared input ``(N, S, S, 3)``: its left-right mirror image, seen at
+    ``resolution`` of the side (reduced with ``RESAMPLE``, which antialiases, and enlarged back) when below 1.
+    """
+    mirrored = np.ascontiguousarray(inputs[:, :, ::-1])
+    if resolution >= 1.0 or len(inputs) == 0:
+        return mirrored
+    size = inputs.shape[1]
+    low = max(1, round(size * resolution))
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(face).resize((low, low), RESAMPLE).resize((size, size), RESAMPLE))
+            for face in mirrored
+        ]
+    )
+
+
 def prepare_faces(faces: list[Image.Image], size: int) -> np.ndarray:
     """Batch version of ``prepare_face``: ``(N, size, size, 3)`` uint8."""
     if not faces:

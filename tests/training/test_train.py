@@ -55,11 +55,15 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert json.loads((model_dir / "agegender_int8.contract.json").read_text())["flip_average"] is True
     run = json.loads((output / "run.json").read_text())
     assert run["shipped"] == f"agegender_{parity['shipped']}.tflite"
-    temperature = run["gender_calibration"]["temperature"]
-    assert run["gender_calibration"]["fitted_on"] == ["utkface/val/aligned"]
-    assert 0.2 < temperature < 5.0
+    # 17 validation faces are too few to fit a temperature (tests/training/test_calibration.py fits one).
+    assert run["gender_calibration"] == {
+        "temperature": 1.0,
+        "fitted_on": ["utkface/val/aligned"],
+        "skipped": "17 validation faces < 500",
+    }
     contract = json.loads((model_dir / "agegender_int8.contract.json").read_text())
-    assert contract["extra"]["gender_temperature"] == round(temperature, 4)
+    assert contract["extra"]["gender_temperature"] == 1.0
+    assert contract["mirror_resolution"] == 0.5  # the recipe's default second view
     assert set(run["test_metrics"]) == {"gender_accuracy", "age_mae", "race_gender_accuracy_gap", "evaluated"}
     assert run["test_metrics"]["evaluated"] == "utkface/test/aligned"
     assert "utkface/test/aligned" in run["by_source"]  # synthetic faces: the detector finds none to add

@@ -22,7 +22,14 @@ def test_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"label_version": "0"}, {"max_age": labels.MAX_AGE - 1}, {"color_order": "BGR"}, {"input_range": (0, 1)}],
+    [
+        {"label_version": "0"},
+        {"max_age": labels.MAX_AGE - 1},
+        {"color_order": "BGR"},
+        {"input_range": (0, 1)},
+        {"mirror_resolution": 0.0},
+        {"mirror_resolution": 1.5},
+    ],
 )
 def test_incompatible_contract_is_refused(tmp_path, changes):
     model = tmp_path / "m.tflite"
