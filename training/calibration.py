@@ -8,6 +8,7 @@ negative log-likelihood of exactly what the runtime reports (with ``flip_average
 of the face's and its mirror view's probabilities), and then folded into the gender layer's
 weights (``z / T`` is the same layer with kernel and bias divided by ``T``), so the exported
 model and its contract need nothing new at run time; the contract records the temperature.
+The ``model.keras`` a training run saves stays as trained: every export fits and folds afresh.
 """
 
 from __future__ import annotations

@@ -107,9 +107,9 @@ class AgeGenderClassifier:
     def predict_inputs(self, inputs: np.ndarray) -> BatchPrediction:
         """Classify prepared inputs ``(N, size, size, 3)`` uint8 RGB, in chunks of ``max_batch``.
 
-        With the contract's ``flip_average`` each chunk runs together with its mirror views
-        (at the contract's ``mirror_resolution``)
-        (one call) and the two views' gender probabilities and age distributions are averaged.
+        With the contract's ``flip_average`` each chunk runs together with its mirror views (at the
+        contract's ``mirror_resolution``) in one call, and the two views' gender probabilities and age
+        distributions are averaged.
         """
         c = self.contract
         chunks = []
