@@ -182,11 +182,11 @@ def _temperature_row(contract: ModelContract, run: dict[str, Any]) -> str:
     """The folded gender temperature and what it did on the validation faces it was fitted on."""
     temperature = contract.extra.get("gender_temperature")
     fitted = run.get("gender_calibration") or {}
-    if temperature is None or "ece_before" not in fitted:
+    if not isinstance(temperature, int | float) or "ece_before" not in fitted:
         reason = f": {fitted['skipped']}" if fitted.get("skipped") else ""
         return f"none folded in (the network's own sigmoid){reason}"
     return (
-        f"temperature {float(temperature):.3f} folded into the gender layer, fitted on {fitted['faces']:,} "
+        f"temperature {temperature:.3f} folded into the gender layer, fitted on {fitted['faces']:,} "
         f"validation faces of every source and both crop paths: ECE {_pct(fitted['ece_before'])} -> "
         f"{_pct(fitted['ece_after'])}, NLL {fitted['nll_before']:.4f} -> {fitted['nll_after']:.4f}"
     )

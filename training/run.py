@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from training.options import REPO_ROOT
 
@@ -127,7 +127,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     return model
 
 
-def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespace) -> dict[str, object]:
+def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespace) -> dict[str, Any]:
     """Fit the gender temperature on every source's validation faces (both crop paths) and fold it
     into ``model`` (``training.calibration``); with ``--calibrate false`` or too few validation faces
     for a meaningful fit (``MIN_CALIBRATION_FACES``), T = 1 and the reason is recorded.
