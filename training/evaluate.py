@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from agegender import labels
-from agegender.classifier import AgeGenderClassifier
+from agegender.classifier import AgeGenderClassifier, BatchPrediction
 from training.dataset import UNKNOWN, FaceDataset, label_summary, load_faces
 
 log = logging.getLogger(__name__)
@@ -152,9 +152,11 @@ def compute_metrics(
     return metrics
 
 
-def check_figures(classifier: AgeGenderClassifier, faces: FaceDataset) -> dict[str, Any]:
+def check_figures(
+    classifier: AgeGenderClassifier, faces: FaceDataset, prediction: BatchPrediction | None = None
+) -> dict[str, Any]:
     """The compact figures of one source and path: gender accuracy, age MAE (faces with an age), ECE, flip rates."""
-    prediction = classifier.predict_inputs(faces.images)
+    prediction = prediction or classifier.predict_inputs(faces.images)
     aged = faces.ages != UNKNOWN
     errors = np.abs(prediction.age[aged] - labels.clip_age(faces.ages[aged]))
     return {
@@ -169,12 +171,62 @@ def check_figures(classifier: AgeGenderClassifier, faces: FaceDataset) -> dict[s
 def evaluate_checks(model_path: Path, checks: dict[str, FaceDataset], output_dir: Path) -> dict[str, Any]:
     """``check_figures`` for every ``<source>/<split>/<path>`` set; writes ``by_source.json``."""
     classifier = AgeGenderClassifier(model_path, num_threads=2, max_batch=64)
-    report = {key: check_figures(classifier, faces) for key, faces in checks.items() if len(faces)}
+    report, pooled_p, pooled_genders = {}, [], []
+    for key, faces in checks.items():
+        if not len(faces):
+            continue
+        prediction = classifier.predict_inputs(faces.images)
+        report[key] = check_figures(classifier, faces, prediction)
+        if "/val/" in key:
+            pooled_p.append(prediction.p_female)
+            pooled_genders.append(faces.genders)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "by_source.json").write_text(json.dumps(report, indent=2) + "\n")
+    if pooled_p:
+        write_reliability(output_dir, np.concatenate(pooled_p), np.concatenate(pooled_genders), sorted(
+            key for key in report if "/val/" in key))  # fmt: skip
     for key, figures in report.items():
         log.info("%s: %d faces, gender %.2f%%", key, figures["faces"], 100 * figures["gender_accuracy"])
     return report
+
+
+#: The validation reliability report and diagram ``evaluate_checks`` writes (every source, both paths).
+RELIABILITY_NAME = "reliability_validation"
+
+
+def write_reliability(output_dir: Path, p_female: np.ndarray, genders: np.ndarray, keys: list[str]) -> dict[str, Any]:
+    """The reliability table of these faces' gender confidence as JSON and as a diagram (PNG)."""
+    report = {"faces": len(genders), "checks": keys, **gender_calibration(p_female, genders)}
+    (output_dir / f"{RELIABILITY_NAME}.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot_reliability(report, output_dir / f"{RELIABILITY_NAME}.png")
+    return report
+
+
+def plot_reliability(report: dict[str, Any], path: Path) -> None:
+    """The reliability diagram of a ``write_reliability`` report: accuracy against confidence per bin, and shares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins = report["bins"]
+    centres = [(b["from"] + b["to"]) / 2 for b in bins]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0.5, 1.0], [0.5, 1.0], color="grey", linestyle="--", label="perfect calibration")
+    top.bar(centres, [b["accuracy"] for b in bins], width=0.045, color="tab:blue", alpha=0.7, label="accuracy")
+    top.plot([b["mean_confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", color="tab:orange",
+             label="accuracy at mean confidence")  # fmt: skip
+    top.set_ylim(0.4, 1.0)
+    top.set_ylabel("share of decisions right")
+    ece = 100 * report["expected_calibration_error"]
+    top.set_title(f"Gender confidence, {report['faces']:,} validation faces: ECE {ece:.2f}%", fontsize=10)
+    top.legend(loc="upper left", fontsize=8)
+    bottom.bar(centres, [b["share"] for b in bins], width=0.045, color="tab:grey")
+    bottom.set_xlabel("Gender.Confidence")
+    bottom.set_ylabel("share of faces")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _read_history(path: Path) -> dict[str, list[float]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
+from training.evaluate import RELIABILITY_NAME
 from training.options import REPO_ROOT
 
 PLOTS = (
@@ -150,6 +151,27 @@ def _by_source_section(models: Path) -> list[str]:
             ],
             rows,
         ),
+        "",
+        *_reliability_lines(models),
+    ]
+
+
+def _reliability_lines(models: Path) -> list[str]:
+    """The validation reliability table (``evaluation/reliability_validation.json``) and its diagram."""
+    path = models / "evaluation" / f"{RELIABILITY_NAME}.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    rows = [
+        [f"{b['from']:.2f}-{b['to']:.2f}", _pct(b["share"]), _pct(b["mean_confidence"]), _pct(b["accuracy"])]
+        for b in report["bins"]
+    ]
+    return [
+        f"### Reliability of `Gender.Confidence` ({report['faces']:,} validation faces, every source, both paths)",
+        f"Expected calibration error {_pct(report['expected_calibration_error'])}; diagram: "
+        f"`evaluation/{RELIABILITY_NAME}.png`.",
+        "",
+        _table(["confidence", "share of faces", "mean confidence", "accuracy"], rows),
         "",
     ]
 

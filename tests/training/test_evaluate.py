@@ -77,6 +77,25 @@ def test_gender_calibration_bins_confidence_and_weights_the_gaps():
     assert report["expected_calibration_error"] == pytest.approx(expected)
 
 
+def test_the_reliability_report_and_diagram_are_written(tmp_path):
+    import json
+
+    from training.evaluate import RELIABILITY_NAME, gender_calibration, write_reliability
+
+    rng = np.random.default_rng(0)
+    p_female = rng.random(300)
+    genders = (rng.random(300) < p_female).astype(int)
+    report = write_reliability(tmp_path, p_female, genders, ["a/val/aligned"])
+    saved = json.loads((tmp_path / f"{RELIABILITY_NAME}.json").read_text())
+    assert saved == report
+    assert saved["faces"] == 300
+    assert saved["checks"] == ["a/val/aligned"]
+    assert saved["expected_calibration_error"] == pytest.approx(
+        gender_calibration(p_female, genders)["expected_calibration_error"]
+    )
+    assert (tmp_path / f"{RELIABILITY_NAME}.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_flip_rates_count_changed_decisions_per_perturbation():
     from types import SimpleNamespace
 

@@ -76,6 +76,7 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert (sagemaker_env["ship"] / "agegender.tflite").exists()
     assert (sagemaker_env["ship"] / "agegender.contract.json").exists()
     assert (sagemaker_env["ship"] / "evaluation" / "metrics.json").exists()
+    assert (sagemaker_env["ship"] / "evaluation" / "reliability_validation.png").exists()
     assert (output / "evaluation" / "sample_predictions.png").exists()
     assert not (sagemaker_env["ship"] / "evaluation" / "sample_predictions.png").exists()  # dataset faces
     assert (sagemaker_env["ship"] / f"agegender_{other}.contract.json").exists()
