@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from agegender.classifier import with_mirror_images
 from agegender.contract import GENDER_OUTPUT
 from training.evaluate import gender_calibration
+from training.parity import keras_outputs
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,8 @@ def view_probabilities(
     model: keras.Model, images: np.ndarray, *, flip_average: bool, mirror_resolution: float = 1.0
 ) -> np.ndarray:
     """``(N, V)`` P(female) from the Keras model: the face, and with ``flip_average`` its mirror view."""
-    batch = with_mirror_images(images, mirror_resolution) if flip_average else images
-    p = np.asarray(model.predict(batch.astype("float32"), batch_size=256, verbose=0)[GENDER_OUTPUT]).reshape(-1)
-    return p.reshape(-1, len(images)).T
+    outputs = keras_outputs(model, images, flip_average=flip_average, mirror_resolution=mirror_resolution)
+    return np.asarray(outputs[GENDER_OUTPUT]).reshape(-1, len(images)).T
 
 
 def fold_temperature(model: keras.Model, temperature: float) -> None:

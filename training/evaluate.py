@@ -156,7 +156,8 @@ def check_figures(
     classifier: AgeGenderClassifier, faces: FaceDataset, prediction: BatchPrediction | None = None
 ) -> dict[str, Any]:
     """The compact figures of one source and path: gender accuracy, age MAE (faces with an age), ECE, flip rates."""
-    prediction = prediction or classifier.predict_inputs(faces.images)
+    if prediction is None:
+        prediction = classifier.predict_inputs(faces.images)
     aged = faces.ages != UNKNOWN
     errors = np.abs(prediction.age[aged] - labels.clip_age(faces.ages[aged]))
     return {

@@ -16,17 +16,21 @@ MIN_GENDER_AGREEMENT = 0.995
 MAX_MAE_DELTA = 0.3
 
 
+def keras_outputs(
+    model: keras.Model, inputs: np.ndarray, *, flip_average: bool = False, mirror_resolution: float = 1.0
+) -> dict[str, np.ndarray]:
+    """The Keras model's raw outputs for the views the runtime feeds it: the faces, then (with
+    ``flip_average``) their mirror views (``with_mirror_images``).
+    """
+    batch = with_mirror_images(inputs, mirror_resolution) if flip_average else inputs
+    return model.predict(batch.astype(np.float32), batch_size=256, verbose=0)
+
+
 def keras_predict(
-    model: keras.Model,
-    inputs: np.ndarray,
-    *,
-    flip_average: bool = False,
-    mirror_resolution: float = 1.0,
-    batch_size: int = 256,
+    model: keras.Model, inputs: np.ndarray, *, flip_average: bool = False, mirror_resolution: float = 1.0
 ) -> BatchPrediction:
     """The Keras model's predictions, combined and decoded by the runtime's ``decode_outputs``."""
-    batch = with_mirror_images(inputs, mirror_resolution) if flip_average else inputs
-    outputs = model.predict(batch.astype(np.float32), batch_size=batch_size, verbose=0)
+    outputs = keras_outputs(model, inputs, flip_average=flip_average, mirror_resolution=mirror_resolution)
     return decode_outputs(outputs[GENDER_OUTPUT], outputs[AGE_OUTPUT], flip_average=flip_average)
 
 

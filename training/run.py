@@ -135,10 +135,10 @@ def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespa
     from training.calibration import MIN_CALIBRATION_FACES, calibrate
     from training.dataset import FaceDataset
 
-    keys = sorted(key for key in data.checks if "/val/" in key and len(data.checks[key]))
-    faces = FaceDataset.concatenate([data.checks[key] for key in keys]) if keys else None
     if not args.calibrate:
         return {"temperature": 1.0, "fitted_on": [], "skipped": "--calibrate false"}
+    keys = sorted(key for key in data.checks if "/val/" in key and len(data.checks[key]))
+    faces = FaceDataset.concatenate([data.checks[key] for key in keys]) if keys else None
     if faces is None or len(faces) < MIN_CALIBRATION_FACES:
         count = 0 if faces is None else len(faces)
         return {"temperature": 1.0, "fitted_on": keys, "skipped": f"{count} validation faces < {MIN_CALIBRATION_FACES}"}
