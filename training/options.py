@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument(
         "--crops_only", default="celeba", help="sources whose own framing is never trained on, only runtime crops"
     )
+    hp.add_argument(
+        "--packed_data",
+        type=Path,
+        default=None,
+        help="train on a file written by training.pack instead of loading --sources (e.g. on a GPU machine)",
+    )
     hp.add_argument("--holdout_source", default="", help="a source never trained on; checkpoints are chosen on it")
     hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"

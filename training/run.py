@@ -34,10 +34,19 @@ def _verbosity(value: str) -> int:
 
 
 def load_data(args: argparse.Namespace) -> MixedData:
-    """Every source's faces at ``--input_size`` with their fixed splits and runtime crops (``training.sources``)."""
+    """Every source's faces at ``--input_size`` with their fixed splits and runtime crops (``training.sources``),
+    or the faces packed in ``--packed_data`` (``training.packed``).
+    """
     from training.dataset import label_summary
     from training.sources import load_mixed, parse_source
 
+    if args.packed_data:
+        from training.packed import unpack
+
+        data = unpack(args.packed_data)
+        if data.train.images.shape[1] != args.input_size:
+            raise ValueError(f"{args.packed_data} holds {data.train.images.shape[1]} px faces, not --input_size")
+        return data
     entries = [entry for entry in args.sources.split(",") if entry.strip()] or ["utkface"]
     data = load_mixed(
         [parse_source(entry, args.train) for entry in entries],
