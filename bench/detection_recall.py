@@ -93,8 +93,8 @@ def paired_gap(reference: list[bool], candidate: list[bool]) -> dict[str, float]
     spread = 1.96 * np.sqrt(max(0.0, (only_reference + only_candidate) / count - gap**2) / count)
     return {
         "gap": round(100 * gap, 2),
-        "low": round(100 * (gap - spread), 2),
-        "high": round(100 * (gap + spread), 2),
+        "low": round(float(100 * (gap - spread)), 2),
+        "high": round(float(100 * (gap + spread)), 2),
         "faces_only_reference_right": only_reference,
         "faces_only_candidate_right": only_candidate,
     }
