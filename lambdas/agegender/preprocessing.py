@@ -90,17 +90,15 @@ def mirror_views(inputs: np.ndarray, resolution: float = 1.0) -> np.ndarray:
     """The second view of each prepared input ``(N, S, S, 3)``: its left-right mirror image, seen at
     ``resolution`` of the side (reduced with ``RESAMPLE``, which antialiases, and enlarged back) when below 1.
     """
-    mirrored = np.ascontiguousarray(inputs[:, :, ::-1])
     if resolution >= 1.0 or len(inputs) == 0:
-        return mirrored
+        return np.ascontiguousarray(inputs[:, :, ::-1])
     size = inputs.shape[1]
     low = max(1, round(size * resolution))
-    return np.stack(
-        [
-            np.asarray(Image.fromarray(face).resize((low, low), RESAMPLE).resize((size, size), RESAMPLE))
-            for face in mirrored
-        ]
-    )
+    views = np.empty_like(inputs)
+    for index, face in enumerate(inputs):  # PIL mirrors in C: a fifth faster than a numpy flip first
+        mirrored = Image.fromarray(face).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        views[index] = np.asarray(mirrored.resize((low, low), RESAMPLE).resize((size, size), RESAMPLE))
+    return views
 
 
 def prepare_faces(faces: list[Image.Image], size: int) -> np.ndarray:
