@@ -10,6 +10,7 @@ Every figure in the card comes from those files; nothing is typed in by hand.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
+from training.callbacks import SELECTION_METRIC
 from training.evaluate import RELIABILITY_NAME
 from training.options import REPO_ROOT
 
@@ -214,6 +216,22 @@ def _temperature_row(contract: ModelContract, run: dict[str, Any]) -> str:
     )
 
 
+def kept_epoch(history_csv: Path) -> str:
+    """Which epoch the run kept and its score (``SELECTION_METRIC``, the best), from ``history.csv``."""
+    if not history_csv.exists():
+        return "not recorded"
+    with history_csv.open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get(SELECTION_METRIC)]
+    if not rows:
+        return "the last (no per-source validation recorded)"
+    best = max(rows, key=lambda row: float(row[SELECTION_METRIC]))
+    last = float(rows[-1][SELECTION_METRIC])
+    return (
+        f"epoch {int(best['epoch']) + 1} of {len(rows)}, the best mean detect+crop validation gender accuracy over "
+        f"the sources ({_pct(float(best[SELECTION_METRIC]))}; the last epoch: {_pct(last)})"
+    )
+
+
 def render(models: Path, latency_json: Path | None) -> str:
     """The card's Markdown."""
     model = models / "agegender.tflite"
@@ -271,6 +289,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         f"- Command: `{command}`",
         f"- Wall time: {_minutes(run.get('train_wall_seconds'))} on the machine it ran on "
         f"({hp.get('epochs')} epochs, batch {hp.get('batch_size')}).",
+        f"- Weights kept: {kept_epoch(models / 'training' / 'history.csv')}.",
         f"- Data: {dataset.get('faces', '?')} training faces plus {dataset.get('detector_views', 0)} runtime crops "
         "(see Data); every split is a hash of the file name, so it never changes.",
         "- Augmentation: camera faults before the runtime's detection and crop (faces of 24-200 px, JPEG 30-95, "

@@ -85,6 +85,7 @@ def test_train_export_evaluate_ship(sagemaker_env):
     assert "Test-split figures" in card
     assert f"{100 * metrics['gender_accuracy']:.2f}%" in card
     assert "non-commercial" in card
+    assert "- Weights kept: the last (no per-source validation recorded)." in card  # synthetic faces: none detected
     assert run["command"].startswith("python -m training.train --input_size 32")
     assert (output / "model.keras").exists()
 
