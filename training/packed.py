@@ -65,9 +65,14 @@ def pack(data: MixedData, path: Path, *, quality: int = 85, workers: int = 8) ->
             arrays[f"p{index}_offsets"] = np.cumsum([0, *map(len, blobs)]).astype(np.int64)
             for name in _LABEL_FIELDS:
                 arrays[f"p{index}_{name}"] = getattr(faces, name)
-    size = int(data.train.images.shape[1]) if len(data.train) else 0
-    meta = {"format": PACK_FORMAT, "input_size": size, "parts": list(parts), "misses": data.misses, "quality": quality}
-    meta["sources"] = data.sources
+    meta = {
+        "format": PACK_FORMAT,
+        "input_size": int(data.train.images.shape[1]),
+        "parts": list(parts),
+        "misses": data.misses,
+        "sources": data.sources,
+        "quality": quality,
+    }
     arrays["meta"] = np.array(json.dumps(meta, default=str))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
