@@ -1,4 +1,4 @@
-"""Per-source validation after every epoch, and keeping the epoch that generalises best."""
+"""Per-source validation after every epoch, and keeping the epoch that generalises best (``SELECTION_METRIC``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import numpy as np
 
 from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
 from training.dataset import UNKNOWN, FaceDataset
-
-#: The figure an epoch is chosen on (logged as ``val_<source>_gender_acc`` and this mean).
-SELECTION_METRIC = "val_sources_gender_acc"
+from training.evaluate import SELECTION_METRIC
 
 
 def source_figures(model: keras.Model, faces: FaceDataset) -> tuple[float, float]:

@@ -191,6 +191,9 @@ def evaluate_checks(model_path: Path, checks: dict[str, FaceDataset], output_dir
     return report
 
 
+#: The ``history.csv`` column an epoch is chosen on: the mean over the sources of each one's detect+crop
+#: validation gender accuracy (``val_<source>_gender_acc``), logged by ``training.callbacks.SourceValidation``.
+SELECTION_METRIC = "val_sources_gender_acc"
 #: The validation reliability report and diagram ``evaluate_checks`` writes (every source, both paths).
 RELIABILITY_NAME = "reliability_validation"
 

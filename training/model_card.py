@@ -18,8 +18,7 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
-from training.callbacks import SELECTION_METRIC
-from training.evaluate import RELIABILITY_NAME
+from training.evaluate import RELIABILITY_NAME, SELECTION_METRIC
 from training.options import REPO_ROOT
 
 PLOTS = (
