@@ -147,10 +147,10 @@ def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespa
     if not args.calibrate:
         return {"temperature": 1.0, "fitted_on": [], "skipped": "--calibrate false"}
     keys = sorted(key for key in data.checks if "/val/" in key and len(data.checks[key]))
-    faces = FaceDataset.concatenate([data.checks[key] for key in keys]) if keys else None
-    if faces is None or len(faces) < MIN_CALIBRATION_FACES:
-        count = 0 if faces is None else len(faces)
+    count = sum(len(data.checks[key]) for key in keys)
+    if count < MIN_CALIBRATION_FACES:
         return {"temperature": 1.0, "fitted_on": keys, "skipped": f"{count} validation faces < {MIN_CALIBRATION_FACES}"}
+    faces = FaceDataset.concatenate([data.checks[key] for key in keys])
     fitted = calibrate(
         model, faces.images, faces.genders, flip_average=args.flip_average, mirror_resolution=args.mirror_resolution
     )
