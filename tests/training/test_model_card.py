@@ -1,6 +1,6 @@
 """The model card's account of which epoch a run kept (training.model_card)."""
 
-from training.callbacks import SELECTION_METRIC
+from training.evaluate import SELECTION_METRIC
 from training.model_card import kept_epoch
 
 
