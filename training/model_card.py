@@ -231,6 +231,24 @@ def kept_epoch(history_csv: Path) -> str:
     )
 
 
+def augmentation_summary(hp: dict[str, Any]) -> str:
+    """What the run did to its training faces; with ``--augment false``, what the model it fine-tuned saw."""
+    faults = (
+        "camera faults before the runtime's detection and crop (faces of 24-200 px, JPEG 30-95, blur, noise, "
+        "white balance and gamma, grey frames, keypoint jitter)"
+    )
+    layers = (
+        "horizontal flip, random resized crop, rotation, shift, zoom, brightness, contrast, a few grey faces, "
+        "and camera texture (a fifth of the faces at 1/2 or 1/3 resolution, a fifth with sensor noise)"
+    )
+    if hp.get("augment", True):
+        return f"{faults}; then {layers}."
+    inherited = (
+        f"; the model it fine-tuned (`--init_model`) was trained with {layers} as well" if hp.get("init_model") else ""
+    )
+    return f"{faults}; nothing more in this run (`--augment false`){inherited}."
+
+
 def render(models: Path, latency_json: Path | None) -> str:
     """The card's Markdown."""
     model = models / "agegender.tflite"
@@ -291,10 +309,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         f"- Weights kept: {kept_epoch(models / 'training' / 'history.csv')}.",
         f"- Data: {dataset.get('faces', '?')} training faces plus {dataset.get('detector_views', 0)} runtime crops "
         "(see Data); every split is a hash of the file name, so it never changes.",
-        "- Augmentation: camera faults before the runtime's detection and crop (faces of 24-200 px, JPEG 30-95, "
-        "blur, noise, white balance and gamma, grey frames, keypoint jitter); then horizontal flip, random "
-        "resized crop, rotation, shift, zoom, brightness, contrast, a few grey faces, and camera texture "
-        "(a fifth of the faces at 1/2 or 1/3 resolution, a fifth with sensor noise).",
+        f"- Augmentation: {augmentation_summary(hp)}",
         "- Loss: gender binary cross-entropy; age cross-entropy to a Gaussian label distribution "
         f"(sigma {hp.get('age_sigma')} years) plus {hp.get('age_l1_weight')} x L1 of the expected age.",
         "",

@@ -1,7 +1,7 @@
-"""The model card's account of which epoch a run kept (training.model_card)."""
+"""The model card's account of which epoch a run kept and what its faces went through (training.model_card)."""
 
 from training.evaluate import SELECTION_METRIC
-from training.model_card import kept_epoch
+from training.model_card import augmentation_summary, kept_epoch
 
 
 def test_the_kept_epoch_is_the_best_on_the_selection_metric(tmp_path):
@@ -14,3 +14,14 @@ def test_the_kept_epoch_is_the_best_on_the_selection_metric(tmp_path):
     assert kept_epoch(tmp_path / "missing.csv") == "not recorded"
     history.write_text("epoch,loss\n0,1.0\n")
     assert kept_epoch(history) == "the last (no per-source validation recorded)"
+
+
+def test_the_augmentation_line_says_what_this_run_did():
+    full = augmentation_summary({"augment": True})
+    assert full.startswith("camera faults")
+    assert "random resized crop" in full
+    plain = augmentation_summary({"augment": False, "init_model": None})
+    assert "nothing more in this run (`--augment false`)" in plain
+    assert "random resized crop" not in plain
+    fine_tune = augmentation_summary({"augment": False, "init_model": "parent/model.keras"})
+    assert "the model it fine-tuned (`--init_model`) was trained with horizontal flip" in fine_tune
