@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="train on a file written by training.pack instead of loading --sources (e.g. on a GPU machine)",
     )
+    hp.add_argument(
+        "--child_weight",
+        type=float,
+        default=1.0,
+        help="training rows of faces under 18 (known age) count this many times: their gender is the hardest, "
+        "and each race group's share of them makes most of the race gap",
+    )
     hp.add_argument("--holdout_source", default="", help="a source never trained on; checkpoints are chosen on it")
     hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"

@@ -59,6 +59,7 @@ def load_data(args: argparse.Namespace) -> MixedData:
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
         max_images=args.max_images,
+        child_weight=args.child_weight,
     )
     log.info("training rows: %s", label_summary(data.train))
     return data

@@ -21,6 +21,7 @@ import numpy as np
 
 from training.dataset import (
     IMAGE_SUFFIXES,
+    UNKNOWN,
     UTKFACE,
     VIEW_SUFFIX,
     FaceDataset,
@@ -56,6 +57,8 @@ LICENCES = {
 }
 #: Name suffix of the evaluation views (the detect+crop path of validation and test faces).
 EVAL_VIEW_SUFFIX = "#eval"
+#: Faces below this age are the children that ``--child_weight`` weights.
+CHILD_AGE = 18
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,16 @@ def _as_rows(faces: FaceDataset, views: DetectorViews, suffix: str) -> FaceDatas
     return FaceDataset(**{**taken.__dict__, "images": views.images, "names": np.char.add(taken.names, suffix)})
 
 
+def children_weighted(faces: FaceDataset, weight: float, seed: int) -> FaceDataset:
+    """``faces`` with each row of a face under ``CHILD_AGE`` (known age) ``weight`` times in all (``weighted``)."""
+    if weight == 1.0:
+        return faces
+    child = (faces.ages != UNKNOWN) & (faces.ages < CHILD_AGE)
+    kept = faces.subset_mask(~child) if weight < 1.0 else faces
+    extra = weighted(faces.subset_mask(child), weight if weight < 1.0 else weight - 1.0, seed)
+    return FaceDataset.concatenate([kept, extra])
+
+
 def weighted(faces: FaceDataset, weight: float, seed: int) -> FaceDataset:
     """Each row ``floor(weight)`` times, plus a random ``weight % 1`` share of the rows once more."""
     whole, part = int(weight), weight - int(weight)
@@ -143,6 +156,7 @@ def load_mixed(
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     max_images: int = 0,
+    child_weight: float = 1.0,
 ) -> MixedData:
     """Load each source, add its runtime crops, weight and mix the training rows."""
     names = [spec.name for spec in specs]
@@ -188,7 +202,7 @@ def load_mixed(
             misses[spec.name] += len(found.misses)
             rows = _as_rows(train, found, VIEW_SUFFIX)
             train = rows if spec.name in crops_only else FaceDataset.concatenate([train, rows])
-        train_parts.append(weighted(train, spec.weight, seed + index))
+        train_parts.append(weighted(children_weighted(train, child_weight, seed + index), spec.weight, seed + index))
         log.info(
             "source %s: %d training rows (weight %.2f), %d misses",
             spec.name,

@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 
 from training.dataset import UNKNOWN, VIEW_SUFFIX, FaceDataset
 from training.options import DEFAULT_DATA
-from training.sources import KNOWN_PATHS, load_mixed, parse_source, weighted
+from training.sources import CHILD_AGE, KNOWN_PATHS, children_weighted, load_mixed, parse_source, weighted
 
 
 def test_source_specs():
@@ -43,6 +43,21 @@ def test_weights_repeat_or_sample_rows():
     assert len(doubled) == 25
     assert np.bincount(doubled.ages, minlength=10).min() == 2
     assert len(weighted(rows(10), 0.0, 0)) == 0
+
+
+def test_child_weight_repeats_or_thins_only_the_faces_under_18():
+    faces = rows(30)  # ages 0..29: 18 children
+    faces.ages[0] = UNKNOWN  # an unknown age is never a child's
+    assert children_weighted(faces, 1.0, 0) is faces
+    doubled = children_weighted(faces, 2.0, 0)
+    counts = np.bincount([int(name[1:]) for name in doubled.names], minlength=30)
+    assert counts[1:CHILD_AGE].tolist() == [2] * (CHILD_AGE - 1)
+    assert counts[0] == 1
+    assert counts[CHILD_AGE:].tolist() == [1] * (30 - CHILD_AGE)
+    halved = children_weighted(faces, 0.5, 0)
+    ages = halved.ages
+    assert int(((ages >= 0) & (ages < CHILD_AGE)).sum()) == round(0.5 * (CHILD_AGE - 1))
+    assert int((ages >= CHILD_AGE).sum()) == 30 - CHILD_AGE
 
 
 def portrait_source(folder: Path, portrait: Image.Image, count: int = 30) -> Path:
