@@ -119,9 +119,7 @@ def children_weighted(faces: FaceDataset, weight: float, seed: int) -> FaceDatas
     if weight == 1.0:
         return faces
     child = (faces.ages != UNKNOWN) & (faces.ages < CHILD_AGE)
-    kept = faces.subset_mask(~child) if weight < 1.0 else faces
-    extra = weighted(faces.subset_mask(child), weight if weight < 1.0 else weight - 1.0, seed)
-    return FaceDataset.concatenate([kept, extra])
+    return FaceDataset.concatenate([faces.subset_mask(~child), weighted(faces.subset_mask(child), weight, seed)])
 
 
 def weighted(faces: FaceDataset, weight: float, seed: int) -> FaceDataset:
