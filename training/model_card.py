@@ -18,6 +18,7 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
+from training.detector_crops import TRAINING_FAULTS
 from training.evaluate import RELIABILITY_NAME, SELECTION_METRIC
 from training.options import REPO_ROOT
 
@@ -233,9 +234,10 @@ def kept_epoch(history_csv: Path) -> str:
 
 def augmentation_summary(hp: dict[str, Any]) -> str:
     """What the run did to its training faces; with ``--augment false``, what the model it fine-tuned saw."""
+    (side_low, side_high), (jpeg_low, jpeg_high) = TRAINING_FAULTS.side, TRAINING_FAULTS.jpeg_quality
     faults = (
-        "camera faults before the runtime's detection and crop (faces of 24-200 px, JPEG 30-95, blur, noise, "
-        "white balance and gamma, grey frames, keypoint jitter)"
+        f"camera faults before the runtime's detection and crop (faces of {side_low}-{side_high} px, "
+        f"JPEG {jpeg_low}-{jpeg_high}, blur, noise, white balance and gamma, grey frames, keypoint jitter)"
     )
     layers = (
         "horizontal flip, random resized crop, rotation, shift, zoom, brightness, contrast, a few grey faces, "
