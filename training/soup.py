@@ -1,0 +1,54 @@
+"""Average the weights of fine-tuned runs of one network (a uniform "model soup").
+
+    python -m training.soup --models a/model.keras b/model.keras c/model.keras --output soup.keras
+
+Runs fine-tuned from the same ``--init_model`` stay in one basin of the loss, so their mean
+weights make a model that is usually at least as good as the best of them, at no cost at
+inference (Wortsman et al., 2022). Batch-norm statistics are averaged like every other weight.
+Export and evaluate the result like any trained model (``python -m training.export --keras_model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+log = logging.getLogger("training")
+
+
+def average(models: list[keras.Model]) -> keras.Model:
+    """The first model with every weight replaced by the mean over ``models`` (same architecture)."""
+    if not models:
+        raise ValueError("no models to average")
+    weights = [model.get_weights() for model in models]
+    shapes = [[w.shape for w in each] for each in weights]
+    if any(shape != shapes[0] for shape in shapes[1:]):
+        raise ValueError("the models do not share one architecture")
+    mean = [np.mean([each[i] for each in weights], axis=0).astype(weights[0][i].dtype) for i in range(len(shapes[0]))]
+    models[0].set_weights(mean)
+    return models[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the models, average them, save the soup."""
+    parser = argparse.ArgumentParser(prog="python -m training.soup", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=Path, nargs="+", required=True, help="model.keras files of one network")
+    parser.add_argument("--output", type=Path, required=True, help="where to write the averaged model.keras")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import training.augment  # noqa: F401  (registers the custom layers for loading)
+
+    soup = average([keras.models.load_model(path, compile=False) for path in args.models])
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    soup.save(args.output)
+    log.info("averaged %d models into %s", len(args.models), args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
