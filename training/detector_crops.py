@@ -1,8 +1,10 @@
 """Training faces as the Lambda sees them: the runtime's own decode -> detect -> align -> crop.
 
-For each image, ``views`` camera views: the photo (padded with a blurred mirror of itself, so
-tight crops such as CelebA's get a background instead of an edge) scaled to a random size,
-pasted at a random place into a ``FRAME_SIDE`` square frame of its own mean border colour,
+For each image, ``views`` camera views: the photo scaled to a random size and pasted at a
+random place into a ``FRAME_SIDE`` square frame, either padded with a blurred mirror of itself
+(so tight crops such as CelebA's get a background instead of an edge) on a frame of its own mean
+border colour, or as it is, hard edge and all, on a cluttered frame (``cluttered_frame``: a
+photo pasted into a scene, whose crop around the face takes in the edge and what lies beyond),
 put through a camera's faults (``CameraFaults``: low resolution, blur, noise, colour and
 white-balance shifts, grey frames, JPEG quality), then decoded, detected and aligned by
 ``agegender`` exactly as the Lambda does (``decoding.decode_image``, ``ImageAnalyzer.detect``,
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from agegender.preprocessing import prepare_face
 from training.dataset import source_digest
@@ -42,6 +44,7 @@ class CameraFaults:
     """What happens to a face between a real scene and the Lambda, drawn per view."""
 
     side: tuple[int, int] = (24, 200)  # longer side of the unpadded photo in the frame, log-uniform
+    pasted_chance: float = 0.0  # the photo unpadded on a cluttered frame instead of mirror-padded
     jpeg_quality: tuple[int, int] = (30, 95)
     blur_chance: float = 0.3
     blur_radius: tuple[float, float] = (0.4, 1.5)
@@ -54,7 +57,7 @@ class CameraFaults:
 
 
 #: Training views: the whole range of camera faults.
-TRAINING_FAULTS = CameraFaults()
+TRAINING_FAULTS = CameraFaults(pasted_chance=0.5)
 #: Evaluation views (the detect+crop path of a test split): a plain camera, no extra faults.
 EVALUATION_FAULTS = CameraFaults(
     side=(80, 200), jpeg_quality=(90, 91), blur_chance=0.0, noise_chance=0.0, colour_chance=0.0,
@@ -82,17 +85,42 @@ def padded(photo: Image.Image) -> Image.Image:
     return canvas
 
 
+def cluttered_frame(rng: np.random.Generator, side: int = FRAME_SIDE) -> Image.Image:
+    """A square scene without faces: a colour gradient, coarse smooth noise and a few flat shapes."""
+    ramp = np.linspace(0.0, 1.0, side, dtype=np.float32)
+    ramp = ramp[None, :, None] if rng.random() < 0.5 else ramp[:, None, None]
+    start, end = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    pixels = np.broadcast_to(start + (end - start) * ramp, (side, side, 3)).copy()
+    cells = int(rng.integers(3, 17))
+    coarse = Image.fromarray(rng.integers(0, 256, (cells, cells, 3), dtype=np.uint8)).resize(
+        (side, side), Image.Resampling.BICUBIC
+    )
+    pixels = (1 - (mix := rng.uniform(0.1, 0.6))) * pixels + mix * np.asarray(coarse, dtype=np.float32)
+    frame = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(frame)
+    for _ in range(int(rng.integers(2, 9))):
+        x0, y0 = (int(v) for v in rng.integers(-side // 4, side, 2))
+        x1, y1 = x0 + int(rng.integers(side // 10, side // 2)), y0 + int(rng.integers(side // 10, side // 2))
+        shape = draw.rectangle if rng.random() < 0.6 else draw.ellipse
+        shape((x0, y0, x1, y1), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    return frame
+
+
 def camera_view(photo: Image.Image, rng: np.random.Generator, faults: CameraFaults = TRAINING_FAULTS) -> bytes:
     """The photo small, somewhere in a frame, through a camera's faults, as a JPEG."""
     low, high = faults.side
     side = float(np.exp(rng.uniform(np.log(low), np.log(high + 1))))
     scale = side / max(photo.size)
-    photo = padded(photo)
+    pasted = faults.pasted_chance > 0 and rng.random() < faults.pasted_chance  # no draw: old views stay
+    photo = photo.convert("RGB") if pasted else padded(photo)
     width, height = (max(8, round(n * scale)) for n in photo.size)
     width, height = min(width, FRAME_SIDE), min(height, FRAME_SIDE)
-    rgb = np.asarray(photo)
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).mean(axis=0)
-    frame = Image.new("RGB", (FRAME_SIDE, FRAME_SIDE), tuple(int(v) for v in border))
+    if pasted:
+        frame = cluttered_frame(rng)
+    else:
+        rgb = np.asarray(photo)
+        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).mean(axis=0)
+        frame = Image.new("RGB", (FRAME_SIDE, FRAME_SIDE), tuple(int(v) for v in border))
     left = int(rng.integers(0, FRAME_SIDE - width + 1))
     top = int(rng.integers(0, FRAME_SIDE - height + 1))
     frame.paste(photo.resize((width, height), Image.Resampling.BILINEAR), (left, top))

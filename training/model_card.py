@@ -235,8 +235,10 @@ def kept_epoch(history_csv: Path) -> str:
 def augmentation_summary(hp: dict[str, Any]) -> str:
     """What the run did to its training faces; with ``--augment false``, what the model it fine-tuned saw."""
     (side_low, side_high), (jpeg_low, jpeg_high) = TRAINING_FAULTS.side, TRAINING_FAULTS.jpeg_quality
+    pasted = TRAINING_FAULTS.pasted_chance
+    framing = f", {pasted:.0%} of them pasted hard-edged on a cluttered frame, the rest mirror-padded" if pasted else ""
     faults = (
-        f"camera faults before the runtime's detection and crop (faces of {side_low}-{side_high} px, "
+        f"camera faults before the runtime's detection and crop (faces of {side_low}-{side_high} px{framing}, "
         f"JPEG {jpeg_low}-{jpeg_high}, blur, noise, white balance and gamma, grey frames, keypoint jitter)"
     )
     layers = (

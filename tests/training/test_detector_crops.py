@@ -12,6 +12,7 @@ from training.detector_crops import (
     FRAME_SIDE,
     CameraFaults,
     camera_view,
+    cluttered_frame,
     detector_views,
     padded,
     runtime_crop,
@@ -67,3 +68,25 @@ def test_camera_faults_reach_the_frame(sample_portrait):
         small = camera_view(sample_portrait, np.random.default_rng(seed), CameraFaults(side=(24, 24), **plain))
         large = camera_view(sample_portrait, np.random.default_rng(seed), CameraFaults(side=(200, 200), **plain))
         assert len(small) < len(large) / 2  # a low-resolution face: far less detail in the frame
+
+
+def test_a_pasted_view_keeps_the_photo_hard_edged_on_a_cluttered_frame():
+    flat = Image.new("RGB", (100, 100), (128, 128, 128))
+    plain = {"side": (100, 100), "jpeg_quality": (95, 96), "blur_chance": 0.0, "noise_chance": 0.0}
+    plain |= {"colour_chance": 0.0}
+    padded_frame = np.asarray(
+        Image.open(io.BytesIO(camera_view(flat, np.random.default_rng(0), CameraFaults(**plain))))
+    )
+    assert padded_frame.std() < 3  # the photo, its mirror border and a frame of its border colour
+    faults = CameraFaults(pasted_chance=1.0, **plain)
+    pasted_frame = np.asarray(Image.open(io.BytesIO(camera_view(flat, np.random.default_rng(0), faults))))
+    assert pasted_frame.std() > 20
+    grey = (np.abs(pasted_frame.astype(int) - 128) <= 6).all(axis=2)
+    assert grey.sum() >= 0.9 * 100 * 100  # the photo itself, unpadded
+
+
+def test_a_cluttered_frame_is_a_varied_scene_fixed_by_its_seed():
+    frame = np.asarray(cluttered_frame(np.random.default_rng(4), 160))
+    assert frame.shape == (160, 160, 3)
+    assert frame.reshape(-1, 3).std(axis=0).min() > 10
+    np.testing.assert_array_equal(frame, np.asarray(cluttered_frame(np.random.default_rng(4), 160)))

@@ -20,6 +20,7 @@ def test_the_augmentation_line_says_what_this_run_did():
     full = augmentation_summary({"augment": True})
     assert full.startswith("camera faults")
     assert "random resized crop" in full
+    assert "pasted hard-edged on a cluttered frame" in full  # training.detector_crops.TRAINING_FAULTS
     plain = augmentation_summary({"augment": False, "init_model": None})
     assert "nothing more in this run (`--augment false`)" in plain
     assert "random resized crop" not in plain
