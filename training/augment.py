@@ -50,6 +50,13 @@ class RandomResizedCrop(layers.Layer):
         return {**super().get_config(), "min_scale": self.min_scale, "seed": self.seed}
 
 
+#: ``CameraTexture``: the share of faces seen at a lower resolution, the divisors of the side
+#: (one drawn per face), and the share given sensor noise.
+LOW_RES_RATE = 0.2
+LOW_RES_FACTORS = (2, 3)
+NOISE_RATE = 0.2
+
+
 @keras.saving.register_keras_serializable(package="agegender")
 class CameraTexture(layers.Layer):
     """Per face: with probability ``low_res_rate`` a copy seen at 1/2 or 1/3 of the resolution
@@ -60,8 +67,8 @@ class CameraTexture(layers.Layer):
 
     def __init__(
         self,
-        low_res_rate: float = 0.2,
-        noise_rate: float = 0.2,
+        low_res_rate: float = LOW_RES_RATE,
+        noise_rate: float = NOISE_RATE,
         max_noise: float = 6.0,
         seed: int | None = None,
         **kwargs: object,
@@ -79,10 +86,10 @@ class CameraTexture(layers.Layer):
         batch, size = ops.shape(images)[0], images.shape[1]
         pick = keras.random.uniform((batch, 1, 1, 1), seed=self._rng)
         out = images
-        for index, factor in enumerate((2, 3)):
+        for index, factor in enumerate(LOW_RES_FACTORS):
             small = ops.image.resize(images, (size // factor, size // factor), antialias=True)
             blurred = ops.image.resize(small, (size, size), interpolation="bilinear")
-            share = self.low_res_rate / 2
+            share = self.low_res_rate / len(LOW_RES_FACTORS)
             chosen = ops.logical_and(pick >= index * share, pick < (index + 1) * share)
             out = ops.where(chosen, blurred, out)
         noisy = keras.random.uniform((batch, 1, 1, 1), seed=self._rng) < self.noise_rate
@@ -101,6 +108,14 @@ class CameraTexture(layers.Layer):
             "max_noise": self.max_noise,
             "seed": self.seed,
         }
+
+
+#: What ``build_augmenter`` does, in words (the model card's augmentation line).
+LAYERS_SUMMARY = (
+    "horizontal flip, random resized crop, rotation, shift, zoom, brightness, contrast, a few grey faces, "
+    f"and camera texture ({LOW_RES_RATE:.0%} of the faces at {' or '.join(f'1/{n}' for n in LOW_RES_FACTORS)} "
+    f"resolution, {NOISE_RATE:.0%} with sensor noise)"
+)
 
 
 def build_augmenter(input_size: int, seed: int) -> keras.Sequential:

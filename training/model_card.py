@@ -18,6 +18,7 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
+from training.augment import LAYERS_SUMMARY
 from training.detector_crops import TRAINING_FAULTS
 from training.evaluate import RELIABILITY_NAME, SELECTION_METRIC
 from training.options import REPO_ROOT
@@ -241,10 +242,7 @@ def augmentation_summary(hp: dict[str, Any]) -> str:
         f"camera faults before the runtime's detection and crop (faces of {side_low}-{side_high} px{framing}, "
         f"JPEG {jpeg_low}-{jpeg_high}, blur, noise, white balance and gamma, grey frames, keypoint jitter)"
     )
-    layers = (
-        "horizontal flip, random resized crop, rotation, shift, zoom, brightness, contrast, a few grey faces, "
-        "and camera texture (a fifth of the faces at 1/2 or 1/3 resolution, a fifth with sensor noise)"
-    )
+    layers = LAYERS_SUMMARY
     if hp.get("augment", True):
         return f"{faults}; then {layers}."
     inherited = (
