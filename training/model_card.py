@@ -18,7 +18,6 @@ from typing import Any
 
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
-from training.augment import LAYERS_SUMMARY
 from training.detector_crops import TRAINING_FAULTS
 from training.evaluate import RELIABILITY_NAME, SELECTION_METRIC
 from training.options import REPO_ROOT
@@ -235,6 +234,8 @@ def kept_epoch(history_csv: Path) -> str:
 
 def augmentation_summary(hp: dict[str, Any]) -> str:
     """What the run did to its training faces; with ``--augment false``, what the model it fine-tuned saw."""
+    from training.augment import LAYERS_SUMMARY  # here, not at import: it loads Keras and TensorFlow
+
     (side_low, side_high), (jpeg_low, jpeg_high) = TRAINING_FAULTS.side, TRAINING_FAULTS.jpeg_quality
     pasted = TRAINING_FAULTS.pasted_chance
     framing = f", {pasted:.0%} of them pasted hard-edged on a cluttered frame, the rest mirror-padded" if pasted else ""
@@ -242,11 +243,12 @@ def augmentation_summary(hp: dict[str, Any]) -> str:
         f"camera faults before the runtime's detection and crop (faces of {side_low}-{side_high} px{framing}, "
         f"JPEG {jpeg_low}-{jpeg_high}, blur, noise, white balance and gamma, grey frames, keypoint jitter)"
     )
-    layers = LAYERS_SUMMARY
     if hp.get("augment", True):
-        return f"{faults}; then {layers}."
+        return f"{faults}; then {LAYERS_SUMMARY}."
     inherited = (
-        f"; the model it fine-tuned (`--init_model`) was trained with {layers} as well" if hp.get("init_model") else ""
+        f"; the model it fine-tuned (`--init_model`) was trained with {LAYERS_SUMMARY} as well"
+        if hp.get("init_model")
+        else ""
     )
     return f"{faults}; nothing more in this run (`--augment false`){inherited}."
 
