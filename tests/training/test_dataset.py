@@ -1,4 +1,5 @@
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -73,6 +74,19 @@ def test_cache_is_reused(utkface_archive, tmp_path, monkeypatch):
     second = load_faces(utkface_archive, 16, cache_dir=tmp_path)
     np.testing.assert_array_equal(first.images, second.images)
     np.testing.assert_array_equal(first.splits, second.splits)
+
+
+def test_cache_key_follows_content_not_path_or_mtime(utkface_archive, tmp_path):
+    archive = find_source(utkface_archive)
+    copy = tmp_path / "copy" / archive.name
+    copy.parent.mkdir()
+    copy.write_bytes(archive.read_bytes())
+    os.utime(copy, ns=(1, 1))
+    assert dataset.source_digest(copy, "s") == dataset.source_digest(archive, "s")
+    assert dataset.source_digest(copy, "t") != dataset.source_digest(archive, "s")
+
+    copy.write_bytes(archive.read_bytes() + b"\0")
+    assert dataset.source_digest(copy, "s") != dataset.source_digest(archive, "s")
 
 
 def test_find_source_errors(tmp_path):
