@@ -58,7 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     hp.add_argument("--age_sigma", type=float, default=3.0, help="std (years) of the age label distribution")
     hp.add_argument("--age_l1_weight", type=float, default=0.1)
     hp.add_argument("--augment", type=str_to_bool, default=True, help="true | false")
-    hp.add_argument("--seed", type=int, default=1337)
+    hp.add_argument("--seed", type=int, default=1337, help="the data's camera views and the fit's randomness")
+    hp.add_argument(
+        "--fit_seed",
+        type=int,
+        default=None,
+        help="the fit's own seed (shuffling, dropout, augmentation; default --seed): runs that differ only here "
+        "train on the same camera views, e.g. the members of a weight average (training.soup)",
+    )
     hp.add_argument("--val_fraction", type=float, default=0.1)
     hp.add_argument("--test_fraction", type=float, default=0.1)
     hp.add_argument("--max_images", type=int, default=0, help="0 = all; a small number for smoke runs")

@@ -33,6 +33,11 @@ def _verbosity(value: str) -> int:
     return int(value)
 
 
+def fit_seed(args: argparse.Namespace) -> int:
+    """The seed of the fit's shuffling, dropout and augmentation: ``--fit_seed``, else ``--seed``."""
+    return args.seed if args.fit_seed is None else args.fit_seed
+
+
 def load_data(args: argparse.Namespace) -> MixedData:
     """Every source's faces at ``--input_size`` with their fixed splits and runtime crops (``training.sources``),
     or the faces packed in ``--packed_data`` (``training.packed``).
@@ -91,7 +96,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
         model = at_input_size(loaded, args.arch, args.input_size, width=args.width, dropout=args.dropout)
     else:
         model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
-    trainer = with_augmentation(model, build_augmenter(args.input_size, args.seed)) if args.augment else model
+    trainer = with_augmentation(model, build_augmenter(args.input_size, fit_seed(args))) if args.augment else model
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
     warmup = int(args.warmup_epochs * steps_per_epoch)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -229,7 +234,7 @@ def train(args: argparse.Namespace, extra_callbacks: tuple = (), command: str | 
     """Train, then (with ``--export true``) export, evaluate and ship; returns the run summary."""
     import keras
 
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(fit_seed(args))
     args.output_data_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     data = load_data(args)

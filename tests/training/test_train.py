@@ -39,6 +39,12 @@ def test_hyperparameters_are_explicit_and_unknown_ones_ignored(sagemaker_env):
         options.parse_args(["--augment"])  # no store_true flags: a value is required
 
 
+def test_the_fit_seed_defaults_to_the_data_seed(sagemaker_env):
+    assert training_run.fit_seed(options.parse_args(["--seed", "7"])) == 7
+    args = options.parse_args(["--seed", "7", "--fit_seed", "2"])
+    assert (args.seed, training_run.fit_seed(args)) == (7, 2)  # same camera views, another shuffle and dropout
+
+
 def test_train_export_evaluate_ship(sagemaker_env):
     argv = [*TINY, "--epochs", "2", "--model_dir", "s3://bucket/job/model", "--checkpoint_dir",
             str(sagemaker_env["checkpoints"]), "--ship_dir", str(sagemaker_env["ship"])]  # fmt: skip
