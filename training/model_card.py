@@ -232,6 +232,23 @@ def kept_epoch(history_csv: Path) -> str:
     )
 
 
+def training_lines(run: dict[str, Any], hp: dict[str, Any], history_csv: Path) -> list[str]:
+    """Wall time and the weights kept: one run's chosen epoch, or a weight average of several runs."""
+    averaged = run.get("averaged_from") or []
+    if not averaged:
+        return [
+            f"- Wall time: {_minutes(run.get('train_wall_seconds'))} on the machine it ran on "
+            f"({hp.get('epochs')} epochs, batch {hp.get('batch_size')}).",
+            f"- Weights kept: {kept_epoch(history_csv)}.",
+        ]
+    return [
+        f"- Weights: the mean, weight by weight, of {len(averaged)} runs (`python -m training.soup`), each at the "
+        "epoch it kept; the runs: " + "; ".join(f"`{member}`" for member in averaged) + ".",
+        f"- Wall time: {_minutes(run.get('train_wall_seconds'))} for the {len(averaged)} runs together on the "
+        f"machine they ran on ({hp.get('epochs')} epochs each, batch {hp.get('batch_size')}).",
+    ]
+
+
 def augmentation_summary(hp: dict[str, Any]) -> str:
     """What the run did to its training faces; with ``--augment false``, what the model it fine-tuned saw."""
     from training.augment import LAYERS_SUMMARY  # here, not at import: it loads Keras and TensorFlow
@@ -308,9 +325,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         "",
         "## Training",
         f"- Command: `{command}`",
-        f"- Wall time: {_minutes(run.get('train_wall_seconds'))} on the machine it ran on "
-        f"({hp.get('epochs')} epochs, batch {hp.get('batch_size')}).",
-        f"- Weights kept: {kept_epoch(models / 'training' / 'history.csv')}.",
+        *training_lines(run, hp, models / "training" / "history.csv"),
         f"- Data: {dataset.get('faces', '?')} training faces plus {dataset.get('detector_views', 0)} runtime crops "
         "(see Data); every split is a hash of the file name, so it never changes.",
         f"- Augmentation: {augmentation_summary(hp)}",

@@ -171,8 +171,12 @@ def export_and_report(
     train_seconds: float | None,
     command: str | None,
     hyperparameters: dict[str, object] | None = None,
+    averaged_from: list[str] | None = None,
 ) -> dict[str, object]:
-    """Export (SavedModel + TFLite), check parity, evaluate the shipped variant, write ``run.json``, ship."""
+    """Export (SavedModel + TFLite), check parity, evaluate the shipped variant, write ``run.json``, ship.
+
+    ``averaged_from``: the training commands of the runs whose weights ``model`` averages (``training.soup``).
+    """
     import numpy as np
 
     from training import conversion
@@ -203,6 +207,7 @@ def export_and_report(
         "hyperparameters": hyperparameters
         or {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "train_wall_seconds": None if train_seconds is None else round(train_seconds, 1),
+        **({"averaged_from": averaged_from} if averaged_from else {}),
         "parameters": int(model.count_params()),
         "tflite_bytes": {q: p.stat().st_size for q, p in result.tflite.items()},
         "parity": {q: r.__dict__ for q, r in result.parity.items()},

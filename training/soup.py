@@ -6,19 +6,26 @@ Runs fine-tuned from the same ``--init_model`` stay in one basin of the loss, so
 weights make a model that is usually at least as good as the best of them, at no cost at
 inference (Wortsman et al., 2022). Batch-norm statistics are averaged like every other weight.
 Export and evaluate the result like any trained model (``python -m training.export --keras_model``).
+Beside ``soup.keras`` goes ``soup.json``: this command and each member's training command (from
+the ``run.json`` beside its ``model.keras``), which the export carries into the model card.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 
 log = logging.getLogger("training")
+
+#: What a member's ``run.json`` contributes to the average's provenance.
+MEMBER_FIELDS = ("command", "hyperparameters", "train_wall_seconds")
 
 
 def average(models: list[keras.Model]) -> keras.Model:
@@ -34,6 +41,21 @@ def average(models: list[keras.Model]) -> keras.Model:
     return models[0]
 
 
+def provenance(paths: list[Path], command: str) -> dict[str, Any]:
+    """This average's command and, per member, its ``run.json`` (command, hyperparameters, wall time) where found."""
+    members = []
+    for path in paths:
+        run_json = path.parent / "run.json"
+        run = json.loads(run_json.read_text()) if run_json.exists() else {}
+        members.append({"model": str(path), **{field: run.get(field) for field in MEMBER_FIELDS}})
+    return {"command": command, "members": members}
+
+
+def provenance_path(soup: Path) -> Path:
+    """Where ``soup``'s provenance lives: ``soup.json`` beside ``soup.keras``."""
+    return soup.with_suffix(".json")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load the models, average them, save the soup."""
     parser = argparse.ArgumentParser(prog="python -m training.soup", description=__doc__.split("\n\n")[0])
@@ -46,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     soup = average([keras.models.load_model(path, compile=False) for path in args.models])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     soup.save(args.output)
+    command = " ".join(["python -m training.soup", *(sys.argv[1:] if argv is None else argv)])
+    provenance_path(args.output).write_text(json.dumps(provenance(args.models, command), indent=2) + "\n")
     log.info("averaged %d models into %s", len(args.models), args.output)
     return 0
 

@@ -1,7 +1,7 @@
 """The model card's account of which epoch a run kept and what its faces went through (training.model_card)."""
 
 from training.evaluate import SELECTION_METRIC
-from training.model_card import augmentation_summary, kept_epoch
+from training.model_card import augmentation_summary, kept_epoch, training_lines
 
 
 def test_the_kept_epoch_is_the_best_on_the_selection_metric(tmp_path):
@@ -26,3 +26,19 @@ def test_the_augmentation_line_says_what_this_run_did():
     assert "random resized crop" not in plain
     fine_tune = augmentation_summary({"augment": False, "init_model": "parent/model.keras"})
     assert "the model it fine-tuned (`--init_model`) was trained with horizontal flip" in fine_tune
+
+
+def test_the_training_lines_name_one_runs_epoch_or_an_averages_runs(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(f"epoch,loss,{SELECTION_METRIC}\n0,1.0,0.93\n1,0.9,0.94\n")
+    hp = {"epochs": 2, "batch_size": 64}
+    one = training_lines({"train_wall_seconds": 600}, hp, history)
+    assert one == ["- Wall time: 10 min on the machine it ran on (2 epochs, batch 64).",
+                   f"- Weights kept: {kept_epoch(history)}."]  # fmt: skip
+    run = {"train_wall_seconds": 1800, "averaged_from": ["python -m training.train --fit_seed 2", "b/model.keras"]}
+    averaged = training_lines(run, hp, tmp_path / "absent.csv")
+    assert averaged[0].startswith("- Weights: the mean, weight by weight, of 2 runs (`python -m training.soup`)")
+    assert "`python -m training.train --fit_seed 2`; `b/model.keras`." in averaged[0]
+    assert averaged[1] == (
+        "- Wall time: 30 min for the 2 runs together on the machine they ran on (2 epochs each, batch 64)."
+    )
