@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 #: Age or race not given by a source (the age loss skips such faces; race slices leave them out).
 UNKNOWN = -1
+#: Faces below this age are children (for training weights and the evaluation's age bands).
+CHILD_AGE = 18
 #: The file every manifest source holds beside its images.
 MANIFEST = "labels.csv"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -23,7 +23,7 @@ from PIL import Image, ImageFilter
 
 from agegender import labels
 from agegender.classifier import AgeGenderClassifier, BatchPrediction
-from training.dataset import UNKNOWN, FaceDataset, label_summary, load_faces
+from training.dataset import CHILD_AGE, UNKNOWN, FaceDataset, label_summary, load_faces
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,21 @@ def gender_flip_rates(classifier: AgeGenderClassifier, inputs: np.ndarray) -> di
     return rates
 
 
+#: Age bands the race gap is also reported in: (name, lowest age, first age above), the last open-ended.
+#: Babies' apparent gender is close to chance, so a group's share of them moves its accuracy.
+RACE_GAP_AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("under 3", 0, 3),
+    (f"3-{CHILD_AGE - 1}", 3, CHILD_AGE),
+    (f"{CHILD_AGE} and over", CHILD_AGE, None),
+)
+
+
+def _gap_points(by_race: dict[str, dict[str, float | int]]) -> float:
+    """Best minus worst gender accuracy over the groups with faces, in percentage points."""
+    accuracies = [v["gender_accuracy"] for v in by_race.values() if v["count"]]
+    return float(100 * (max(accuracies) - min(accuracies))) if accuracies else 0.0
+
+
 def compute_metrics(
     true_ages: np.ndarray,
     true_genders: np.ndarray,
@@ -123,8 +138,16 @@ def compute_metrics(
 
     adience_true = labels.ADIENCE_GROUPS.index_of(truth_age)
     adience_pred = labels.ADIENCE_GROUPS.index_of(pred_ages)
-    by_race = {labels.RACES[r]: slice_figures(races == r) for r in range(len(labels.RACES))}
-    race_acc = [v["gender_accuracy"] for v in by_race.values() if v["count"]]
+
+    def by_race_in(mask: np.ndarray) -> dict[str, dict[str, float | int]]:
+        return {labels.RACES[r]: slice_figures(mask & (races == r)) for r in range(len(labels.RACES))}
+
+    by_race = by_race_in(np.ones(len(correct), dtype=bool))
+    aged = np.asarray(true_ages) != UNKNOWN
+    by_band = {
+        name: by_race_in(aged & (truth_age >= low) & (truth_age < (np.inf if high is None else high)))
+        for name, low, high in RACE_GAP_AGE_BANDS
+    }
     groups = labels.DEFAULT_AGE_GROUPS
     group_index = groups.index_of(truth_age)
     metrics: dict[str, Any] = {
@@ -138,7 +161,8 @@ def compute_metrics(
         "adience_exact_accuracy": float((adience_true == adience_pred).mean()),
         "adience_one_off_accuracy": float((np.abs(adience_true - adience_pred) <= 1).mean()),
         "by_race": by_race,
-        "race_gender_accuracy_gap": float(100 * (max(race_acc) - min(race_acc))) if race_acc else 0.0,
+        "race_gender_accuracy_gap": _gap_points(by_race),
+        "race_gap_by_age": {name: {"gap": _gap_points(groups), "by_race": groups} for name, groups in by_band.items()},
         "by_age_group": {name: slice_figures(group_index == i) for i, name in enumerate(groups.names)},
         "by_adience_group": {
             name: slice_figures(adience_true == i) for i, name in enumerate(labels.ADIENCE_GROUPS.names)
@@ -403,6 +427,19 @@ def evaluate_tflite(
     return metrics
 
 
+def training_summary(output_dir: Path, version: str) -> dict[str, object] | None:
+    """The training data's summary that this model version's training run wrote to ``output_dir``, if any.
+
+    A re-evaluation (``make evaluate``) sees only the faces it evaluates, not what the model was
+    trained on, so it keeps the run's account instead of replacing it.
+    """
+    previous = output_dir / "metrics.json"
+    if not previous.exists():
+        return None
+    earlier = json.loads(previous.read_text())
+    return earlier.get("dataset") if earlier.get("model", {}).get("version") == version else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a TFLite model on one split; write metrics.json and plots."""
     from training.options import DEFAULT_DATA
@@ -428,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from agegender.contract import load_contract
 
-    size = load_contract(args.model).input_size
+    contract = load_contract(args.model)
+    size = contract.input_size
     if args.sources:
         from training.options import build_parser
         from training.sources import load_mixed, parse_source
@@ -453,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         data.subset(args.split),
         args.output_dir,
         history_csv=args.history,
-        dataset_summary=label_summary(data),
+        dataset_summary=training_summary(args.output_dir, contract.version) or label_summary(data),
         reference=args.reference,
     )
     return 0

@@ -84,6 +84,27 @@ def _slices(metrics: dict[str, dict[str, float]]) -> str:
     return _table(["group", "faces", "gender accuracy", "age MAE (years)"], rows)
 
 
+def _race_by_age_lines(metrics: dict[str, Any]) -> list[str]:
+    """Gender accuracy by race within each age band, with each band's gap (what the overall gap is made of)."""
+    bands = metrics.get("race_gap_by_age")
+    if not bands:
+        return []
+    races = list(next(iter(bands.values()))["by_race"])
+
+    def cell(v: dict[str, Any]) -> str:
+        return f"{_pct(v['gender_accuracy'])} ({v['count']})" if v["count"] else "-"
+
+    rows = [
+        [band, *(cell(v) for v in figures["by_race"].values()), f"{figures['gap']:.1f}"]
+        for band, figures in bands.items()
+    ]
+    return [
+        "Gender accuracy by race within each age band (faces in brackets), and the band's gap in points:",
+        _table(["age", *races, "gap"], rows),
+        "",
+    ]
+
+
 def _sources_section(dataset: dict[str, object]) -> list[str]:
     """Every data source: licence, faces, splits, how it was used."""
     sources = dataset.get("sources")
@@ -379,6 +400,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         "### By race (UTKFace labels)",
         _slices(metrics["by_race"]),
         "",
+        *_race_by_age_lines(metrics),
         "### By age group",
         _slices(metrics["by_age_group"]),
         "",

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from training.dataset import (
+    CHILD_AGE,
     IMAGE_SUFFIXES,
     UNKNOWN,
     UTKFACE,
@@ -57,8 +58,6 @@ LICENCES = {
 }
 #: Name suffix of the evaluation views (the detect+crop path of validation and test faces).
 EVAL_VIEW_SUFFIX = "#eval"
-#: Faces below this age are the children that ``--child_weight`` weights.
-CHILD_AGE = 18
 
 
 @dataclass(frozen=True)

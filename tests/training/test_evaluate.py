@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from training.dataset import FaceDataset
-from training.evaluate import compute_metrics, write_plots
+from training.evaluate import compute_metrics, training_summary, write_plots
 
 
 @pytest.fixture
@@ -37,6 +37,35 @@ def test_metrics_of_a_hand_made_set(hand_made):
     assert m["by_age_group"]["teen"] == {"count": 0}
     # Ranges: [6,8] [23,27] [31,35] [56,64] [39,41] [91,100]: the truth is inside for faces 1, 4 and 5
     assert m["age_range_coverage"] == pytest.approx(3 / 6)
+
+
+def test_the_race_gap_is_also_given_per_age_band():
+    # Babies: race 0 right on 1 of 2, race 1 right on 2 of 2; adults: both races right on all; one face without age.
+    m = compute_metrics(
+        true_ages=np.array([1, 2, 1, 2, 30, 40, 35, -1]),
+        true_genders=np.array([0, 1, 0, 1, 1, 0, 1, 0]),
+        races=np.array([0, 0, 1, 1, 0, 1, 1, 0]),
+        p_female=np.array([0.2, 0.3, 0.1, 0.7, 0.9, 0.1, 0.8, 0.9]),
+        pred_ages=np.array([2.0, 2.0, 1.0, 3.0, 30.0, 40.0, 35.0, 20.0]),
+    )
+    bands = m["race_gap_by_age"]
+    assert list(bands) == ["under 3", "3-17", "18 and over"]
+    assert bands["under 3"]["gap"] == pytest.approx(50.0)
+    assert bands["under 3"]["by_race"]["White"]["count"] == 2  # the face without an age is in no band
+    assert bands["3-17"]["gap"] == 0.0
+    assert bands["3-17"]["by_race"]["White"] == {"count": 0}
+    assert bands["18 and over"]["gap"] == 0.0
+    assert m["race_gender_accuracy_gap"] == pytest.approx(100 * (1.0 - 2 / 4))  # White 2/4 right overall, Black 4/4
+
+
+def test_a_re_evaluation_keeps_its_training_runs_data_summary(tmp_path):
+    import json
+
+    assert training_summary(tmp_path, "1.0") is None  # nothing written yet
+    summary = {"faces": 27791, "detector_views": 71891}
+    (tmp_path / "metrics.json").write_text(json.dumps({"model": {"version": "1.0"}, "dataset": summary}))
+    assert training_summary(tmp_path, "1.0") == summary
+    assert training_summary(tmp_path, "2.0") is None  # another model's training data is not this one's
 
 
 def test_plots_are_written(hand_made, tmp_path):
