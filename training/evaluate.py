@@ -162,7 +162,7 @@ def compute_metrics(
         "adience_one_off_accuracy": float((np.abs(adience_true - adience_pred) <= 1).mean()),
         "by_race": by_race,
         "race_gender_accuracy_gap": _gap_points(by_race),
-        "race_gap_by_age": {name: {"gap": _gap_points(groups), "by_race": groups} for name, groups in by_band.items()},
+        "race_gap_by_age": {name: {"gap": _gap_points(band), "by_race": band} for name, band in by_band.items()},
         "by_age_group": {name: slice_figures(group_index == i) for i, name in enumerate(groups.names)},
         "by_adience_group": {
             name: slice_figures(adience_true == i) for i, name in enumerate(labels.ADIENCE_GROUPS.names)
