@@ -9,33 +9,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import keras
 
 from training.options import build_parser
 from training.run import export_and_report, load_data
-from training.soup import provenance_path
-
-
-def averaged_run(keras_model: Path, export_command: str) -> dict[str, Any]:
-    """What a weight average's export records of its training (``training.soup``'s ``soup.json``), or nothing.
-
-    The hyperparameters are the first member's (the members differ in their fit, not their recipe),
-    the wall time is the members' together, and every member's command is kept.
-    """
-    record = provenance_path(keras_model)
-    if not record.exists():
-        return {}
-    soup = json.loads(record.read_text())
-    members = soup["members"]
-    walls = [m["train_wall_seconds"] for m in members]
-    return {
-        "command": f"{soup['command']} && {export_command}",
-        "hyperparameters": members[0]["hyperparameters"],
-        "train_wall_seconds": sum(walls) if all(w is not None for w in walls) else None,
-        "averaged_from": [m["command"] or m["model"] for m in members],
-    }
+from training.soup import averaged_run
 
 
 def main(argv: list[str] | None = None) -> int:

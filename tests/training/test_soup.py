@@ -1,11 +1,13 @@
 """Averaging the weights of fine-tuned runs (training.soup)."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
 from training.model import build_model
-from training.soup import average, main
+from training.soup import average, averaged_run, main
 
 
 def _models(count: int, arch: str = "plain_cnn", width: float = 0.25) -> list[keras.Model]:
@@ -44,10 +46,6 @@ def test_the_command_writes_a_loadable_soup(tmp_path):
 
 
 def test_the_soup_records_its_members_and_the_export_carries_them(tmp_path):
-    import json
-
-    from training.export import averaged_run
-
     paths = []
     for index, model in enumerate(_models(2)):
         run_dir = tmp_path / f"run{index}"
@@ -75,10 +73,6 @@ def test_the_soup_records_its_members_and_the_export_carries_them(tmp_path):
 
 
 def test_members_without_a_run_record_are_named_by_their_file(tmp_path):
-    import json
-
-    from training.export import averaged_run
-
     paths = []
     for index, model in enumerate(_models(2)):
         paths.append(tmp_path / f"m{index}.keras")
