@@ -1,7 +1,8 @@
 """Training-time augmentation as Keras 3 layers (identity at evaluation and export).
 
 The set: horizontal flip, small rotation, shift, zoom, brightness/contrast (as in the seed
-studies), plus random crops, a few grey faces, and camera texture (faces seen at a half or a third
+studies), plus random crops (the crop, rotation, shift and zoom drawn as one transform and resampled
+once: ``RandomAffine``), a few grey faces, and camera texture (faces seen at a half or a third
 of the input's resolution, sensor noise), so that no face, whatever its framing, teaches the
 network to read gender from skin texture that a smaller or softer copy of the same photo loses.
 The heavier camera faults
@@ -12,42 +13,79 @@ TensorFlow here and on JAX on a GPU machine.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import KerasTensor, layers, ops
 
 
-@keras.saving.register_keras_serializable(package="agegender")
-class RandomResizedCrop(layers.Layer):
-    """Crop a random square window (``min_scale``..1 of the side) and resize it back to the input size.
+def similarity_transforms(scale: KerasTensor, angle: KerasTensor, shift: KerasTensor, size: int) -> KerasTensor:
+    """``ops.image.affine_transform`` rows ``(N, 8)`` mapping each output pixel to the input: about the
+    image's centre, rotate by ``angle`` (radians), scale by ``scale`` (below 1 zooms in), then move by
+    ``shift`` ``(N, 2)`` pixels (x, y).
+    """
+    centre = (size - 1) / 2.0
+    cos, sin = ops.cos(angle) * scale, ops.sin(angle) * scale
+    x_offset = centre + shift[:, 0] - (cos - sin) * centre
+    y_offset = centre + shift[:, 1] - (sin + cos) * centre
+    zeros = ops.zeros_like(scale)
+    return ops.stack([cos, -sin, x_offset, sin, cos, y_offset, zeros, zeros], axis=1)
 
-    Each image gets its own window; at inference the layer passes images through unchanged.
+
+@keras.saving.register_keras_serializable(package="agegender")
+class RandomAffine(layers.Layer):
+    """Per face, one random similarity transform, resampled once (bilinear, reflected at the edges):
+    a window of ``min_scale``..1 of the side placed anywhere it fits, zoomed by up to ``max_zoom`` either
+    way, rotated by up to ``max_degrees``, shifted by up to ``max_shift`` of the side.
+
+    It replaces a crop, rotation, shift and zoom layer in a row (the same ranges): one resampling
+    instead of four costs a fifth of the step instead of a third on the CPU, and on JAX one gather
+    instead of four ``map_coordinates``. At inference it passes images through unchanged.
     """
 
-    def __init__(self, min_scale: float = 0.8, seed: int | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        min_scale: float = 0.85,
+        max_zoom: float = 0.08,
+        max_degrees: float = 10.8,
+        max_shift: float = 0.05,
+        seed: int | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.min_scale = min_scale
+        self.min_scale, self.max_zoom, self.max_degrees, self.max_shift = min_scale, max_zoom, max_degrees, max_shift
         self.seed = seed
         self._rng = keras.random.SeedGenerator(seed)
 
     def call(self, images: KerasTensor, training: bool | None = None) -> KerasTensor:
         if not training:
             return images
-        batch = ops.shape(images)[0]
-        height = ops.cast(ops.shape(images)[1], "float32")
-        width = ops.cast(ops.shape(images)[2], "float32")
-        scale = keras.random.uniform((batch, 1), self.min_scale, 1.0, seed=self._rng)
-        off_x = keras.random.uniform((batch, 1), 0.0, 1.0, seed=self._rng) * (1.0 - scale) * width
-        off_y = keras.random.uniform((batch, 1), 0.0, 1.0, seed=self._rng) * (1.0 - scale) * height
-        zeros = ops.zeros_like(scale)
-        # Output pixel (x, y) samples input (scale*x + off_x, scale*y + off_y).
-        transform = ops.concatenate([scale, zeros, off_x, zeros, scale, off_y, zeros, zeros], axis=1)
-        return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="reflect")
+        batch, size = ops.shape(images)[0], images.shape[1]
+
+        def uniform(low: float, high: float, shape: tuple = ()) -> KerasTensor:
+            return keras.random.uniform((batch, *shape), low, high, seed=self._rng)
+
+        window = uniform(self.min_scale, 1.0)
+        scale = window * uniform(1.0 - self.max_zoom, 1.0 + self.max_zoom)
+        angle = uniform(-self.max_degrees, self.max_degrees) * (math.pi / 180.0)
+        # Where the window sits (its free margin either way) plus the shift, in pixels.
+        margin = (1.0 - window)[:, None] * (size / 2.0)
+        shift = uniform(-1.0, 1.0, (2,)) * margin + uniform(-self.max_shift, self.max_shift, (2,)) * size
+        transforms = similarity_transforms(scale, angle, shift, size)
+        return ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode="reflect")
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return input_shape
 
     def get_config(self) -> dict[str, object]:
-        return {**super().get_config(), "min_scale": self.min_scale, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "min_scale": self.min_scale,
+            "max_zoom": self.max_zoom,
+            "max_degrees": self.max_degrees,
+            "max_shift": self.max_shift,
+            "seed": self.seed,
+        }
 
 
 #: ``CameraTexture``: the share of faces seen at a lower resolution, the divisors of the side
@@ -124,10 +162,7 @@ def build_augmenter(input_size: int, seed: int) -> keras.Sequential:
         [
             keras.Input((input_size, input_size, 3)),
             layers.RandomFlip("horizontal", seed=seed),
-            RandomResizedCrop(min_scale=0.85, seed=seed + 1),
-            layers.RandomRotation(0.03, fill_mode="reflect", seed=seed + 2),  # +-11 degrees
-            layers.RandomTranslation(0.05, 0.05, fill_mode="reflect", seed=seed + 3),
-            layers.RandomZoom((-0.08, 0.08), fill_mode="reflect", seed=seed + 4),
+            RandomAffine(seed=seed + 1),
             layers.RandomBrightness(0.15, value_range=(0.0, 255.0), seed=seed + 5),
             layers.RandomContrast(0.2, value_range=(0.0, 255.0), seed=seed + 6),
             layers.RandomGrayscale(0.05, seed=seed + 7),
