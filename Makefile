@@ -59,7 +59,7 @@ console: local
 displays-demo: install
 	$(BIN)/agegender displays demo
 
-## The shipped model's recipe (training/recipe.py: nine stages on ../shared/datasets, about 6 hours on 2 vCPUs,
+## The shipped model's recipe (training/recipe.py: nine stages on ../shared/datasets, 5.5 hours on 2 vCPUs,
 ## resumable: run it again to go on), the last stage exported, evaluated and shipped into models/.
 ## TRAIN_ARGS go to every training stage (e.g. TRAIN_ARGS="--max_images 60 --epochs 1" for a smoke run).
 TRAIN_ARGS ?=

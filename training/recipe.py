@@ -8,8 +8,8 @@ fine-tuned three ways without it, averaged (``training.soup``), and fine-tuned o
 last stage exports, evaluates and ships. Each stage runs as its own ``python -m training.train``
 (or ``training.soup``) process under ``--work_dir/<stage>/``. A stage whose record is written
 (``run.json``, or ``soup.json`` for the average) is skipped, and an interrupted stage resumes from
-its checkpoint, so the recipe (about 6 hours on 2 vCPUs) can run in the background across
-working sessions, one stage of 15-65 min at a time. Options after ``--`` go to every training
+its checkpoint, so the recipe (5.5 hours as it first ran on 2 vCPUs) can run in the background
+across working sessions, a stage of 17-66 min at a time. Options after ``--`` go to every training
 stage, after its own (so they win: ``-- --max_images 60 --epochs 1`` is a smoke run).
 """
 
@@ -119,17 +119,16 @@ def run_recipe(
     *,
     ship_dir: Path | None = None,
     extra: Sequence[str] = (),
-    stages: Sequence[Stage] = RECIPE,
     runner: Runner | None = None,
 ) -> list[str]:
     """Run every stage not yet done, in order; returns the names of the stages run this time."""
     run = runner or _subprocess_runner
     ran = []
-    for index, stage in enumerate(stages):
+    for index, stage in enumerate(RECIPE):
         if record_path(work_dir, stage).exists():
             log.info("stage %s: done before (%s)", stage.name, record_path(work_dir, stage))
             continue
-        command = stage_command(stage, work_dir, last=index == len(stages) - 1, ship_dir=ship_dir, extra=extra)
+        command = stage_command(stage, work_dir, last=index == len(RECIPE) - 1, ship_dir=ship_dir, extra=extra)
         log.info("stage %s: python %s", stage.name, " ".join(command))
         run(command)
         ran.append(stage.name)
@@ -142,14 +141,14 @@ def _subprocess_runner(command: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the recipe (or, with ``--dry_run``, print its commands)."""
+    """Run the recipe (or, with ``--dry_run``, only log what it would run)."""
     args_list = sys.argv[1:] if argv is None else argv
     split = args_list.index("--") if "--" in args_list else len(args_list)
     own, extra = args_list[:split], args_list[split + 1 :]
     parser = argparse.ArgumentParser(prog="python -m training.recipe", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work_dir", type=Path, default=REPO_ROOT / "artifacts" / "recipe", help="a folder per stage")
     parser.add_argument("--ship_dir", type=Path, default=None, help="where the last stage ships (e.g. models)")
-    parser.add_argument("--dry_run", action="store_true", help="print the commands of the stages not yet done")
+    parser.add_argument("--dry_run", action="store_true", help="log the stages not yet done, running none")
     args = parser.parse_args(own)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runner: Runner | None = (lambda command: None) if args.dry_run else None  # the log line shows each command
