@@ -8,7 +8,8 @@ the mean of the answers of every pair and triple of them (and of all), and print
 gender accuracy, the gap between race groups, and the accuracy on children (under 18) and
 babies (under 3). ``specialist`` fine-tunes a Keras model on the children's training rows alone
 (``training.run.fit``, the shipped recipe's data) and prints children's, babies' and adults'
-accuracy before and after on the validation faces of both crop paths.
+accuracy before and after on the validation faces of both crop paths (Keras; each face
+averaged with its mirror image).
 """
 
 from __future__ import annotations
@@ -24,22 +25,26 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
 
-from agegender import labels  # noqa: E402
+from agegender.preprocessing import prepare_face  # noqa: E402
 from training.dataset import CHILD_AGE, UNKNOWN, FaceDataset  # noqa: E402
+from training.evaluate import RACE_GAP_AGE_BANDS, compute_metrics  # noqa: E402
+from training.recipe import THREE_SOURCES  # noqa: E402
 
-BABY_AGE = 3
+#: Babies: the evaluation's first age band (under 3).
+BABY_AGE = RACE_GAP_AGE_BANDS[0][2]
 #: The shipped recipe's data (training.recipe's last stage).
-DATA_OPTIONS = ["--sources", "utkface,aaf,celeba:0.8", "--detector_views", "2", "--input_size", "72"]
+DATA_OPTIONS = [*THREE_SOURCES.split(), "--detector_views", "2", "--input_size", "72"]
 
 
-def scores(faces: FaceDataset, p_female: np.ndarray) -> str:
-    """Accuracy, race gap, children and babies of one split, as one line."""
+def scores(held: FaceDataset, split: np.ndarray, p_female: np.ndarray, ages: np.ndarray) -> str:
+    """Accuracy, race gap (``training.evaluate``'s), children and babies of the ``split`` rows, as one line."""
+    faces, p_female, ages = held.subset_mask(split), p_female[split], ages[split]
+    metrics = compute_metrics(faces.ages, faces.genders, faces.races, p_female, ages)
     right = (p_female >= 0.5) == (faces.genders == 1)
-    groups = [100 * right[faces.races == race].mean() for race in range(len(labels.RACES))]
     child = (faces.ages != UNKNOWN) & (faces.ages < CHILD_AGE)
     baby = (faces.ages != UNKNOWN) & (faces.ages < BABY_AGE)
-    return (f"{100 * right.mean():.2f}% gap {max(groups) - min(groups):.2f} children {100 * right[child].mean():.1f}% "
-            f"babies {100 * right[baby].mean():.1f}%")  # fmt: skip
+    return (f"{100 * metrics['gender_accuracy']:.2f}% gap {metrics['race_gender_accuracy_gap']:.2f} "
+            f"children {100 * right[child].mean():.1f}% babies {100 * right[baby].mean():.1f}%")  # fmt: skip
 
 
 def compare(models: list[Path]) -> None:
@@ -56,15 +61,16 @@ def compare(models: list[Path]) -> None:
         side = classifier.input_size
         images = held.images
         if side != images.shape[1]:
-            images = np.stack([np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BILINEAR))
-                               for face in images])  # fmt: skip
-        answers[str(path)] = classifier.predict_inputs(images).p_female
+            images = np.stack([prepare_face(Image.fromarray(face), side) for face in images])
+        prediction = classifier.predict_inputs(images)
+        answers[str(path)] = (prediction.p_female, prediction.age)
     sizes = [k for k in (1, 2, 3) if k <= len(models)] + ([len(models)] if len(models) > 3 else [])
     for size in sizes:
         for names in itertools.combinations(answers, size):
-            mean = np.mean([answers[name] for name in names], axis=0)
-            line = " | ".join(f"{split} {scores(held.subset_mask(held.splits == split), mean[held.splits == split])}"
-                              for split in ("val", "test"))  # fmt: skip
+            p_female, ages = (np.mean([answers[name][i] for name in names], axis=0) for i in (0, 1))
+            line = " | ".join(
+                f"{split} {scores(held, held.splits == split, p_female, ages)}" for split in ("val", "test")
+            )
             print(" + ".join(names), "|", line)
 
 
