@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from agegender.analyzer import ImageAnalyzer
-from agegender.camera import camera_block
+from agegender.capture import camera_block
 from agegender.events import S3ObjectRef
 from agegender.results import result_document
 from agegender.summary import frame_id, result_summary

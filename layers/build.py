@@ -5,7 +5,7 @@
 The layer is ``pip install --only-binary=:all: --platform ... --target`` of the runtime pins in
 ``pyproject.toml`` (core dependencies and the ``lambda`` extra, minus boto3, which the Lambda
 runtime provides) constrained by ``layers/constraints.txt``, then pruned of what Lambda never
-loads. The function folder holds ``handler.py``, the ``agegender`` package and the shipped
+loads. The function folder holds ``inference_handler.py``, the ``agegender`` package and the shipped
 models. Both land in ``build/`` (``Code.from_asset`` zips them); the sizes are printed and the
 build fails when layer plus function exceed Lambda's 250 MB unzipped limit.
 """
@@ -41,7 +41,7 @@ PRUNE_DIR_NAMES = ("__pycache__", "tests")
 #: its contract and the detector's fixed-shape files).
 FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/yunet_n_*.tflite")
 #: The entry points and packages the function folder holds (the inference and the audience functions share it).
-FUNCTION_HANDLERS = ("handler.py", "audience_handler.py")
+FUNCTION_HANDLERS = ("inference_handler.py", "audience_handler.py")
 FUNCTION_PACKAGES = ("agegender", "audience")
 
 

@@ -1,4 +1,4 @@
-"""Pack a run's training data into one file for another machine (``training.packed``).
+"""Pack a run's training data into one file for another machine (``training.pack_format``).
 
 python -m training.pack --out faces.pack --sources utkface,aaf,celeba:0.8 --detector_views 1
 """
@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from training import packed
+from training import pack_format
 from training.options import build_parser
 from training.run import load_data
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown arguments: {unknown}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    size = packed.pack(load_data(args), args.out, quality=args.quality)
+    size = pack_format.pack(load_data(args), args.out, quality=args.quality)
     log.info("wrote %s (%.1f MB)", args.out, size / 1e6)
     return 0
 

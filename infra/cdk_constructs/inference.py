@@ -22,6 +22,8 @@ from constructs import Construct
 from infra.config import PipelineConfig
 from infra.nag import acknowledge
 
+#: The inference function's entry point in its package (``lambdas/inference_handler.py``).
+HANDLER = "inference_handler.lambda_handler"
 RUNTIMES = {
     "3.12": lambda_.Runtime.PYTHON_3_12,
     "3.13": lambda_.Runtime.PYTHON_3_13,
@@ -93,7 +95,7 @@ class Inference(Construct):
             "Function",
             runtime=runtime,
             architecture=architecture,
-            handler="handler.lambda_handler",
+            handler=HANDLER,
             code=lambda_.Code.from_asset(str(function_dir)),
             layers=[self.layer],
             memory_size=config.memory_mb,

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from agegender import camera
+from agegender import capture
 from agegender.exceptions import DecodeBudgetExceededError, ImageTooLargeError, InvalidImageFormatError
 from agegender.preprocessing import to_rgb
 
@@ -156,7 +156,7 @@ def _exif_capture_time(image: Image.Image) -> datetime | None:
         original, subsec, offset = (
             str(tags[tag]) if tags.get(tag) else None for tag in (_DATETIME_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET)
         )
-        return camera.exif_time(original, subsec, offset)
+        return capture.exif_time(original, subsec, offset)
     except Exception:  # a broken EXIF block only loses the time, never the image
         return None
 

@@ -1,6 +1,6 @@
 """The Lambda function's pieces, built from ``Settings`` with the AWS clients passed in.
 
-``handler.py`` builds them once per container with real clients; the local pipeline's worker
+``inference_handler.py`` builds them once per container with real clients; the local pipeline's worker
 builds the same pieces with clients pointed at the embedded AWS (and, for fault tests, wrapped),
 so nothing reaches into module globals. Failures are reported per message
 (``ReportBatchItemFailures``): one bad message never fails the batch.

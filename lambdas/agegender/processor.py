@@ -9,7 +9,7 @@ before its result is written.
 Once the result is written, a compact summary may be published (smart displays), a camera
 frame's summary sent to the audience stage's FIFO topic, and the upload deleted
 (``DELETE_SOURCE``), in that order. A camera frame's result carries ``Camera`` (its id and
-capture time: ``agegender.camera``).
+capture time: ``agegender.capture``).
 
 Versions and ordering: the result records the version and the S3 ``sequencer`` of the event it
 describes (``Source.VersionId``, ``Source.Sequencer``; the sequencer also as the result object's
@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, ImageAnalyzer
-from agegender.camera import camera_block
+from agegender.capture import camera_block
 from agegender.events import S3ObjectRef, sequencer_is_newer
 from agegender.exceptions import (
     AccessDeniedError,

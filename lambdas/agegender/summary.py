@@ -19,7 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agegender.camera import camera_id
+from agegender.capture import camera_id
 from agegender.events import S3ObjectRef
 
 

@@ -66,8 +66,8 @@ def chain(aws):
 @pytest.fixture
 def handler(chain, monkeypatch, shipped_model):
     monkeypatch.setenv("RESULTS_BUCKET", "results-bucket")
-    sys.modules.pop("handler", None)  # a fresh cold start inside the mock
-    return importlib.import_module("handler")
+    sys.modules.pop("inference_handler", None)  # a fresh cold start inside the mock
+    return importlib.import_module("inference_handler")
 
 
 def receive_all(chain) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Capture, Match, Template
 
+from infra.cdk_constructs.inference import HANDLER as INFERENCE_HANDLER
 from infra.config import PipelineConfig
 from tests.infra.conftest import synthesize
 from tests.infra.test_stack import only
@@ -26,7 +27,7 @@ def test_camera_frames_flow_through_a_fifo_topic_and_queue_with_a_dead_letter_qu
     default_template.has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "sqs", "RawMessageDelivery": True, "TopicArn": Match.any_value()}
     )
-    inference = only(default_template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
+    inference = only(default_template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert "CAMERA_TOPIC_ARN" in inference["Environment"]["Variables"]
     default_template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
@@ -89,5 +90,5 @@ def test_the_stage_can_be_left_out(packages, tmp_path):
     template = Template.from_json(synthesize(PipelineConfig(audience_stage=False), packages, tmp_path))
     template.resource_count_is("AWS::DynamoDB::Table", 0)
     template.resource_count_is("AWS::SNS::Topic", 2)  # uploads and alarms
-    inference = only(template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
+    inference = only(template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert "CAMERA_TOPIC_ARN" not in inference["Environment"]["Variables"]

@@ -38,7 +38,7 @@ def test_layer_is_pruned_and_fits_with_the_function(lambda_layer, function_packa
 
 def test_function_package_holds_the_handler_library_and_models(function_package):
     root = function_package.path
-    assert (root / "handler.py").exists()
+    assert (root / "inference_handler.py").exists()
     assert (root / "agegender" / "processor.py").exists()
     assert (root / "models" / "agegender.tflite").exists()
     assert (root / "models" / "agegender.contract.json").exists()
@@ -50,7 +50,7 @@ def test_function_package_holds_the_handler_library_and_models(function_package)
 PROBE = textwrap.dedent(
     """
     import io, json, sys, types
-    import handler
+    import inference_handler as handler
     from PIL import Image
     image = Image.new("RGB", (320, 240), (120, 130, 140))
     buffer = io.BytesIO()

@@ -6,6 +6,7 @@ import json
 
 from aws_cdk.assertions import Capture, Match, Template
 
+from infra.cdk_constructs.inference import HANDLER as INFERENCE_HANDLER
 from infra.config import PipelineConfig
 
 
@@ -41,7 +42,7 @@ def test_queue_has_a_dead_letter_queue_and_outlasts_the_function(default_templat
         default_template, "AWS::SQS::Queue", {"RedrivePolicy": Match.any_value(), "FifoQueue": Match.absent()}
     )["Properties"]
     assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
-    function = only(default_template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
+    function = only(default_template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
     assert queue["VisibilityTimeout"] == config.visibility_timeout_s
     for props in (p["Properties"] for p in resources(default_template, "AWS::SQS::Queue").values()):
@@ -62,7 +63,7 @@ def test_event_source_mapping_batches_and_reports_partial_failures(default_templ
 
 
 def test_function_runtime_architecture_and_tracing(default_template):
-    props = only(default_template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
+    props = only(default_template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert props["Runtime"] == "python3.14"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 1769
@@ -141,7 +142,7 @@ def test_results_expire_by_default(default_template):
 def _function_statements(template: Template) -> list[dict]:
     role = Capture()
     template.has_resource_properties(
-        "AWS::Lambda::Function", {"Handler": "handler.lambda_handler", "Role": {"Fn::GetAtt": [role, "Arn"]}}
+        "AWS::Lambda::Function", {"Handler": "inference_handler.lambda_handler", "Role": {"Fn::GetAtt": [role, "Arn"]}}
     )
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role.as_string()}]}})
     return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
@@ -209,7 +210,7 @@ def test_options_add_filters_fan_out_and_deletion(options_template):
     (topic_config,) = notification["NotificationConfiguration"]["TopicConfigurations"]
     rules = {rule["Name"]: rule["Value"] for rule in topic_config["Filter"]["Key"]["FilterRules"]}
     assert rules == {"prefix": "cameras/", "suffix": ".jpg"}
-    function = only(options_template, "AWS::Lambda::Function", {"Handler": "handler.lambda_handler"})["Properties"]
+    function = only(options_template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert function["Architectures"] == ["x86_64"]
     env = function["Environment"]["Variables"]
     assert env["DELETE_SOURCE"] == "true"

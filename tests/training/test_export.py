@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from agegender.classifier import BatchPrediction
-from training import conversion, parity
+from training import parity, tflite_conversion
 from training.model import build_model
 
 pytestmark = pytest.mark.slow
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def saved_model(tmp_path_factory):
     model = build_model("resnet_small", 32, width=0.25)
     path = tmp_path_factory.mktemp("export") / "1"
-    conversion.save_serving_model(model, path)
+    tflite_conversion.save_serving_model(model, path)
     return path
 
 
@@ -37,7 +37,7 @@ def test_saved_model_has_a_versioned_serving_signature(saved_model):
 
 
 def test_float32_export(saved_model):
-    _, inputs, outputs = _details(conversion.convert_to_tflite(saved_model, "float32"))
+    _, inputs, outputs = _details(tflite_conversion.convert_to_tflite(saved_model, "float32"))
     assert set(inputs) == {"image"}
     assert inputs["image"]["dtype"] == np.float32
     assert set(outputs) == {"gender", "age_probs"}
@@ -45,7 +45,7 @@ def test_float32_export(saved_model):
 
 
 def test_int8_export_is_full_integer(saved_model, calibration):
-    blob = conversion.convert_to_tflite(saved_model, "int8", calibration)
+    blob = tflite_conversion.convert_to_tflite(saved_model, "int8", calibration)
     interpreter, inputs, outputs = _details(blob)
     assert inputs["image"]["dtype"] == np.uint8
     assert all(o["dtype"] == np.float32 for o in outputs.values())
@@ -56,9 +56,9 @@ def test_int8_export_is_full_integer(saved_model, calibration):
 
 def test_bad_options_raise(saved_model):
     with pytest.raises(ValueError, match="unsupported quantization"):
-        conversion.convert_to_tflite(saved_model, "float16")
+        tflite_conversion.convert_to_tflite(saved_model, "float16")
     with pytest.raises(ValueError, match="representative"):
-        conversion.convert_to_tflite(saved_model, "int8", None)
+        tflite_conversion.convert_to_tflite(saved_model, "int8", None)
 
 
 def test_parity_rule():

@@ -1,11 +1,11 @@
-"""A training set packed into one file and trained on elsewhere (training.packed)."""
+"""A training set packed into one file and trained on elsewhere (training.pack_format)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from training import options, pack, packed, train
+from training import options, pack, pack_format, train
 from training.dataset import FIELDS
 from training.run import load_data
 
@@ -23,7 +23,7 @@ def test_a_pack_holds_what_fit_reads(tmp_path, data_args):
     pack_file = tmp_path / "faces.pack"
     assert pack.main([*data_args, "--out", str(pack_file)]) == 0
     original = load_data(options.parse_args(data_args))
-    restored = packed.unpack(pack_file)
+    restored = pack_format.unpack(pack_file)
     assert set(restored.checks) == {"utkface/val/detected"}
     assert restored.misses == original.misses
     assert restored.sources == json.loads(json.dumps(original.sources, default=str))

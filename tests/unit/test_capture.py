@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from agegender import decoding
-from agegender.camera import camera_block, exif_time, iso, parse_time, time_from_key
+from agegender.capture import camera_block, exif_time, iso, parse_time, time_from_key
 
 UPLOADED = datetime(2026, 11, 27, 13, 0, 0, tzinfo=UTC)
 

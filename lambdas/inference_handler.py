@@ -1,4 +1,4 @@
-"""Lambda entry point (``handler.lambda_handler``): an SQS batch of S3 notifications -> one result JSON per object.
+"""Inference entry point (``inference_handler.lambda_handler``): SQS batches of S3 notifications -> result JSONs.
 
 Configuration, models and clients are created once per container, at cold start, where a bad
 configuration fails loudly; the work is ``agegender.function``'s.
