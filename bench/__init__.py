@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from agegender.assets import REPO_ROOT
 
 
 def add_json_option(parser: argparse.ArgumentParser, name: str) -> None:

@@ -45,10 +45,13 @@ class PipelineConfig:
     architecture: str = "arm64"
     """Lambda architecture: ``arm64`` (about 20% cheaper per GB-second) or ``x86_64``."""
     python_version: str = "3.14"
+    """Lambda Python runtime of both functions."""
     memory_mb: int = ONE_VCPU_MB
     """One full vCPU: less memory = less CPU (same cost, slower); more gains one thread nothing."""
     timeout_s: int = 60
+    """The inference function's timeout; a batch of 10 frames takes about a second."""
     batch_size: int = 10
+    """Messages per invocation (event source mapping); above 10 needs ``batching_window_s``."""
     batching_window_s: int = 0
     """0 = invoke as soon as messages arrive (a display waits on the result)."""
     max_concurrency: int = 50
@@ -69,6 +72,7 @@ class PipelineConfig:
     key_suffix: str = ""
     """Only uploads whose key ends with this are analysed (e.g. ``.jpg``)."""
     results_prefix: str = DEFAULT_RESULTS_PREFIX
+    """Key prefix of the results in the results bucket: empty or ending with ``/``."""
     delete_source: bool = False
     """Delete each upload once its result is written (keep nothing but demographics)."""
     results_topic: bool = False
@@ -78,6 +82,7 @@ class PipelineConfig:
     access_logs: bool = True
     """S3 server access logs for both buckets, into a log bucket."""
     log_retention_days: int = 30
+    """How long CloudWatch keeps the functions' logs (one of ``LOG_RETENTION_DAYS``)."""
     retain_data: bool = True
     """Keep the buckets on ``cdk destroy`` (set false for throw-away test stacks)."""
     oldest_message_alarm_s: int = 300
@@ -95,7 +100,7 @@ class PipelineConfig:
     track_max_gap_s: int = int(_AUDIENCE.tracker.max_gap_s)
     """A track ends when its face has not been seen for this long (a camera at 1 frame/s misses a few)."""
     rules_key: str = DEFAULT_RULES_KEY
-    """Where in the results bucket the rules document lives (``agegender displays rules put FILE``)."""
+    """Where in the results bucket the rules document lives (``agegender displays put-rules FILE``)."""
     audience_timeout_s: int = 30
     """The audience function's timeout (it reads and writes a few small items per frame)."""
 

@@ -1,7 +1,6 @@
-"""Build floor: the Lambda layer and function packages, and files taken from PyPI wheels."""
+"""Build floor: the Lambda layer and function packages, built without Docker."""
 
-from pathlib import Path
+from agegender.assets import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Built artefacts (layer, function folder, sample images); ignored by git.
 BUILD_DIR = REPO_ROOT / "build"

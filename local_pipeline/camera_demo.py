@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import tarfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,30 +51,36 @@ class Person:
     turned: tuple[int, ...] = ()
 
 
-def utkface_face(age_range: tuple[int, int], gender: int, data: Path) -> Image.Image | None:
-    """The first UTKFace test-split face of that age and gender (None without the archive)."""
-    from training.dataset import find_source, iter_files, parse_name, split_of
+#: Two UTKFace faces of its test split (``training.dataset.split_of``), so no shipped model trained on them:
+#: a man of 40 and a girl of 5, named in the archive as UTKFace names its files.
+UTKFACE_CAST = {
+    "man (UTKFace)": "40_0_3_20170117125801143.jpg.chip.jpg",
+    "child (UTKFace)": "5_1_0_20161219153649716.jpg.chip.jpg",
+}
 
-    try:
-        source = find_source(data)
-    except FileNotFoundError:
-        return None
-    for name, blob in iter_files(source):
-        label = parse_name(name)
-        if label and split_of(name) == "test" and age_range[0] <= label.age <= age_range[1] and label.gender == gender:
-            return Image.open(io.BytesIO(blob)).convert("RGB")
-    return None
+
+def utkface_faces(data: Path, names: list[str]) -> dict[str, Image.Image]:
+    """The named faces from UTKFace's archive (a ``.tar.gz``, or a folder holding one); those absent are left out."""
+    archives = [data] if data.is_file() else sorted(data.glob("*.tar.gz")) if data.is_dir() else []
+    faces = {}
+    for archive in archives[:1]:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                base = member.name.rsplit("/", 1)[-1]
+                handle = tar.extractfile(member) if member.isfile() and base in names else None
+                if handle is not None:
+                    faces[base] = Image.open(io.BytesIO(handle.read())).convert("RGB")
+    return faces
 
 
 def cast(data: Path) -> list[Person]:
     """The people of the sequence (the UTKFace ones only where the archive is present)."""
     astronaut = Image.open(fetch_sources()["astronaut.png"]).convert("RGB").crop(HEAD_BOX)
     people = [Person("astronaut", astronaut, 3, 33, 0.25, 0.012, 0.45, 200, turned=tuple(range(15, 20)))]
-    man = utkface_face((35, 50), 0, data)
-    if man is not None:
+    faces = utkface_faces(data, list(UTKFACE_CAST.values()))
+    if (man := faces.get(UTKFACE_CAST["man (UTKFace)"])) is not None:
         people.append(Person("man (UTKFace)", man, 8, 18, 0.85, -0.03, 0.40, 150))
-    child = utkface_face((5, 9), 1, data)
-    if child is not None:
+    if (child := faces.get(UTKFACE_CAST["child (UTKFace)"])) is not None:
         people.append(Person("child (UTKFace)", child, 25, 30, 0.78, 0.0, 0.55, 130))
     return people
 

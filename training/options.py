@@ -16,7 +16,8 @@ import os
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from agegender.assets import REPO_ROOT
+
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "utkface"
 EXTRA_DATA = REPO_ROOT.parent / "shared" / "datasets" / "extra"
 SAGEMAKER_CHECKPOINTS = Path("/opt/ml/checkpoints")
@@ -106,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mirror_resolution",
         type=float,
         default=0.5,
-        help="with --flip_average, the mirror view is seen at this fraction of the input side (1 = as is); "
-        "0.5 beat 1.0 on 5 of the 6 validation sets of 2026.11.27.3",
+        help="with --flip_average, the mirror view is seen at this fraction of the input side (1 = as is): "
+        "a softer second opinion that is less swayed by skin texture",
     )
     hp.add_argument(
         "--calibrate",

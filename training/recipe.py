@@ -8,8 +8,8 @@ fine-tuned three ways without it, averaged (``training.soup``), and fine-tuned o
 last stage exports, evaluates and ships. Each stage runs as its own ``python -m training.train``
 (or ``training.soup``) process under ``--work_dir/<stage>/``. A stage whose record is written
 (``run.json``, or ``soup.json`` for the average) is skipped, and an interrupted stage resumes from
-its checkpoint, so the recipe (5.5 hours as it first ran on 2 vCPUs) can run in the background
-across working sessions, a stage of 17-66 min at a time. Options after ``--`` go to every training
+its checkpoint, so the recipe (hours on 2 vCPUs: ``docs/training.md``) can run in the background
+across working sessions, one stage at a time. Options after ``--`` go to every training
 stage, after its own (so they win: ``-- --max_images 60 --epochs 1`` is a smoke run).
 """
 
@@ -44,7 +44,7 @@ class Stage:
     average: tuple[str, ...] = ()
 
 
-#: How 2026.11.27.9 was made (README, "Model figures"), stage by stage, in order.
+#: The shipped model's line (its model card names it), stage by stage, in order.
 RECIPE: tuple[Stage, ...] = (
     Stage("utkface64", "--epochs 18 --detector_views 1 --input_size 64"),
     Stage(

@@ -10,12 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout's root (``lambdas/`` sits in it): every floor's one anchor for repository paths.
+#: In the function package there is no checkout, and nothing there uses it.
+REPO_ROOT = _PACKAGE_DIR.parents[1]
 
 
 def models_dir() -> Path:
     """The first of the function-package and checkout layouts that exists."""
     function_package = _PACKAGE_DIR.parent / "models"
-    checkout = _PACKAGE_DIR.parents[1] / "models"
+    checkout = REPO_ROOT / "models"
     return function_package if function_package.is_dir() else checkout
 
 

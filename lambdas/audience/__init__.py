@@ -7,3 +7,6 @@ records in S3), ``store`` (DynamoDB), ``stage`` (one frame or one sweep end to e
 ``function`` (the Lambda handlers). It reads ``agegender``'s result schema, never its models:
 the stage needs neither numpy nor TFLite.
 """
+
+#: Default Powertools service name (``POWERTOOLS_SERVICE_NAME`` overrides it); the metrics namespace is the pipeline's.
+SERVICE_NAME = "agegender-audience"

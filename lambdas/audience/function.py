@@ -20,6 +20,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from agegender import METRICS_NAMESPACE
+from audience import SERVICE_NAME
 from audience.camera import CameraSettings
 from audience.frames import NotAFrameError, parse_frame
 from audience.records import RecordWriter
@@ -44,8 +46,8 @@ VARIABLES = {
     ),
     "PRESENCE_S": ("a track counts for decisions when seen this recently", f"{_DEFAULTS.presence_s:g}"),
     "TRACK_MAX_GAP_S": ("a track ends when not seen for this long", f"{_DEFAULTS.tracker.max_gap_s:g}"),
-    "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", "agegender-audience"),
-    "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", "AgeGender"),
+    "POWERTOOLS_SERVICE_NAME": ("service name in logs and metrics", SERVICE_NAME),
+    "POWERTOOLS_METRICS_NAMESPACE": ("CloudWatch namespace of the metrics", METRICS_NAMESPACE),
 }
 
 
