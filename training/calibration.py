@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from agegender.contract import GENDER_OUTPUT
-from training.evaluate import gender_calibration
+from training.metrics import gender_calibration
 from training.parity import keras_outputs
 
 log = logging.getLogger(__name__)

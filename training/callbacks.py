@@ -10,7 +10,7 @@ import numpy as np
 
 from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
 from training.dataset import UNKNOWN, FaceDataset
-from training.evaluate import SELECTION_METRIC
+from training.metrics import SELECTION_METRIC
 
 
 def source_figures(model: keras.Model, faces: FaceDataset) -> tuple[float, float]:

@@ -19,8 +19,9 @@ from typing import Any
 from agegender import labels
 from agegender.contract import ModelContract, load_contract
 from training.detector_crops import TRAINING_FAULTS
-from training.evaluate import RELIABILITY_NAME, SELECTION_METRIC
+from training.metrics import SELECTION_METRIC
 from training.options import REPO_ROOT
+from training.plots import RELIABILITY_NAME
 
 PLOTS = (
     "label_distributions",
@@ -139,20 +140,26 @@ def _sources_section(dataset: dict[str, object]) -> list[str]:
 
 
 def _by_source_section(models: Path) -> list[str]:
-    """Per source, split and crop path: gender, age, calibration, stability (``evaluation/by_source.json``)."""
+    """Per source, split and crop path: gender, age, calibration, stability (``evaluation/by_source.json``),
+    with the predecessor's gender accuracy and age MAE in brackets where it was measured on the same set.
+    """
     path = models / "evaluation" / "by_source.json"
     if not path.exists():
         return []
     report = json.loads(path.read_text())
+    before = _read(models / PREDECESSOR_DIR / "by_source.json")
+    version = _read(models / PREDECESSOR_DIR / "metrics.json").get("model", {}).get("version")
     rows = []
     for key, f in report.items():
         flips = f.get("gender_flip_rate", {})
+        b = before.get(key)
+        mae = "-" if f.get("age_mae") is None else f"{f['age_mae']:.2f}"
         rows.append(
             [
                 key,
                 str(f["faces"]),
-                _pct(f["gender_accuracy"]),
-                "-" if f.get("age_mae") is None else f"{f['age_mae']:.2f}",
+                _then(_pct(f["gender_accuracy"]), _pct(b["gender_accuracy"]) if b else None),
+                _then(mae, f"{b['age_mae']:.2f}" if b and b.get("age_mae") is not None else None),
                 _pct(f["gender_ece"]),
                 " / ".join(_pct(flips[k]) for k in ("jpeg_q75", "half_size", "blur_1px")) if flips else "-",
             ]
@@ -161,7 +168,8 @@ def _by_source_section(models: Path) -> list[str]:
         "## By source and crop path",
         "`aligned`: the source's own crop, prepared as the classifier's input. `detected`: the photo in a camera-"
         "like frame (80-200 px, JPEG 90), decoded, detected, aligned and cropped by the runtime, as the Lambda "
-        "does (faces the detector missed are left out of that row).",
+        "does (faces the detector missed are left out of that row)."
+        + (f" In brackets: the predecessor, {version}, on the same faces." if before else ""),
         "",
         _table(
             [
@@ -291,111 +299,122 @@ def augmentation_summary(hp: dict[str, Any]) -> str:
     return f"{faults}; nothing more in this run (`--augment false`){inherited}."
 
 
-def render(models: Path, latency_json: Path | None) -> str:
-    """The card's Markdown."""
-    model = models / "agegender.tflite"
-    contract = load_contract(model)
-    run = json.loads((models / "training" / "run.json").read_text())
-    parity = json.loads((models / "training" / "parity.json").read_text())
-    metrics = json.loads((models / "evaluation" / "metrics.json").read_text())
-    hp = run["hyperparameters"]
-    dataset = metrics.get("dataset", {})
-    command = run.get("command") or (
-        f"python -m training.train --arch {hp['arch']} --input_size {hp['input_size']} --epochs {hp['epochs']}"
-        f" --batch_size {hp['batch_size']} --learning_rate {hp['learning_rate']} --seed {hp['seed']}"
+#: The evaluation of the model this one replaced, kept by ``keep_predecessor`` when a new model ships.
+PREDECESSOR_DIR = "evaluation/predecessor"
+
+
+def keep_predecessor(ship_dir: Path, new_evaluation: Path) -> None:
+    """Before a new model's evaluation replaces the shipped one, keep the shipped one's figures beside it
+    (a re-evaluation of the same model version keeps the predecessor that is there).
+    """
+    current = _read(ship_dir / "evaluation" / "metrics.json").get("model", {}).get("version")
+    if current is None or current == _read(new_evaluation / "metrics.json").get("model", {}).get("version"):
+        return
+    kept = ship_dir / PREDECESSOR_DIR
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in ("metrics.json", "by_source.json"):
+        if (ship_dir / "evaluation" / name).exists():
+            (kept / name).write_text((ship_dir / "evaluation" / name).read_text())
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _then(figure: str, before: str | None) -> str:
+    """A figure with its predecessor's in brackets, where there is one."""
+    return f"{figure} ({before})" if before is not None else figure
+
+
+def _model_section(model: Path, contract: ModelContract, run: dict[str, Any]) -> list[str]:
+    mirror = (
+        f", the mirror seen at {contract.mirror_resolution:g} of the side (`mirror_resolution`)"
+        if contract.mirror_resolution < 1
+        else ""
     )
-    gender = metrics["gender"]
-    out = [
-        f"# Model card: {contract.name} {contract.version}",
-        "",
-        "Generated by `python -m training.model_card` from the measured files in this folder.",
-        "",
+    prediction = (
+        f"mean of the outputs for the face and its mirror image (contract `flip_average`){mirror}"
+        if contract.flip_average
+        else "one view of the face"
+    )
+    rows = [
+        ["file", f"`{model.name}` ({model.stat().st_size:,} bytes, sha256 `{contract.extra.get('sha256', '?')}`)"],
+        ["architecture", f"`{contract.architecture}` ({run['parameters']:,} parameters), two heads"],
+        ["input", f"{contract.input_size}x{contract.input_size} {contract.color_order}, uint8 0..255"],
+        ["quantisation", contract.quantization + " (full-integer, calibrated on training faces)"],
+        ["outputs", f"`{contract.gender_output}` P(female); `{contract.age_output}` over 0..{contract.max_age} years"],
+        ["prediction", prediction],
+        ["gender calibration", _temperature_row(contract, run)],
+        ["label version", contract.label_version],
+    ]
+    return [
         "## Model",
-        _table(
-            ["", ""],
-            [
-                [
-                    "file",
-                    f"`{model.name}` ({model.stat().st_size:,} bytes, sha256 `{contract.extra.get('sha256', '?')}`)",
-                ],
-                ["architecture", f"`{contract.architecture}` ({run['parameters']:,} parameters), two heads"],
-                ["input", f"{contract.input_size}x{contract.input_size} {contract.color_order}, uint8 0..255"],
-                ["quantisation", contract.quantization + " (full-integer, calibrated on training faces)"],
-                [
-                    "outputs",
-                    f"`{contract.gender_output}` P(female); `{contract.age_output}` over 0..{contract.max_age} years",
-                ],
-                [
-                    "prediction",
-                    "mean of the outputs for the face and its mirror image (contract `flip_average`)"
-                    + (
-                        f", the mirror seen at {contract.mirror_resolution:g} of the side (`mirror_resolution`)"
-                        if contract.mirror_resolution < 1
-                        else ""
-                    )
-                    if contract.flip_average
-                    else "one view of the face",
-                ],
-                ["gender calibration", _temperature_row(contract, run)],
-                ["label version", contract.label_version],
-            ],
-        ),
+        _table(["", ""], rows),
         "",
         "The age estimate is the expected value of the age distribution; `AgeRange` is that value "
         "plus or minus the distribution's standard deviation (at least 1 year each side).",
         "",
+    ]
+
+
+def _training_section(run: dict[str, Any], dataset: dict[str, Any], history_csv: Path) -> list[str]:
+    hp = run["hyperparameters"]
+    command = run.get("command") or (
+        f"python -m training.train --arch {hp['arch']} --input_size {hp['input_size']} --epochs {hp['epochs']}"
+        f" --batch_size {hp['batch_size']} --learning_rate {hp['learning_rate']} --seed {hp['seed']}"
+    )
+    return [
         "## Training",
         f"- Command: `{command}`",
-        *training_lines(run, hp, models / "training" / "history.csv"),
+        *training_lines(run, hp, history_csv),
         f"- Data: {dataset.get('faces', '?')} training faces plus {dataset.get('detector_views', 0)} runtime crops "
         "(see Data); every split is a hash of the file name, so it never changes.",
         f"- Augmentation: {augmentation_summary(hp)}",
         "- Loss: gender binary cross-entropy; age cross-entropy to a Gaussian label distribution "
         f"(sigma {hp.get('age_sigma')} years) plus {hp.get('age_l1_weight')} x L1 of the expected age.",
         "",
-        f"## Test-split figures ({metrics['faces']} faces, through the runtime's `AgeGenderClassifier`)",
-        _table(
-            ["metric", "value"],
-            [
-                ["gender accuracy", _pct(metrics["gender_accuracy"])],
-                *[
-                    [f"{name}: precision / recall / F1", " / ".join(_pct(v[k]) for k in ("precision", "recall", "f1"))]
-                    for name, v in gender["per_class"].items()
-                ],
-                ["age MAE", f"{metrics['age_mae']:.2f} years"],
-                ["age median absolute error", f"{metrics['age_median_abs_error']:.2f} years"],
-                ["age bias (mean predicted - true)", f"{metrics['age_bias']:+.2f} years"],
-                [
-                    "Adience 8-group accuracy, exact / one-off",
-                    f"{_pct(metrics['adience_exact_accuracy'])} / {_pct(metrics['adience_one_off_accuracy'])}",
-                ],
-                ["AgeRange covers the true age", _pct(metrics.get("age_range_coverage", float("nan")))],
-                ["gender accuracy gap between races", f"{metrics['race_gender_accuracy_gap']:.1f} points"],
-                *(
-                    [
-                        [
-                            "gender calibration error (ECE, 10 confidence bins)",
-                            _pct(calibration["expected_calibration_error"]),
-                        ]
-                    ]
-                    if (calibration := metrics.get("gender_calibration"))
-                    else []
-                ),
-                *(
-                    [
-                        [
-                            "gender decisions changed by JPEG-75 / half size / 1 px blur",
-                            " / ".join(_pct(flips[k]) for k in ("jpeg_q75", "half_size", "blur_1px")),
-                        ]
-                    ]
-                    if (flips := metrics.get("gender_flip_rate"))
-                    else []
-                ),
-            ],
+    ]
+
+
+def _test_split_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric, value) of the test-split table; also used for the predecessor's column."""
+    rows = [("gender accuracy", _pct(metrics["gender_accuracy"]))]
+    for name, v in metrics["gender"]["per_class"].items():
+        rows.append((f"{name}: precision / recall / F1", " / ".join(_pct(v[k]) for k in ("precision", "recall", "f1"))))
+    rows += [
+        ("age MAE", f"{metrics['age_mae']:.2f} years"),
+        ("age median absolute error", f"{metrics['age_median_abs_error']:.2f} years"),
+        ("age bias (mean predicted - true)", f"{metrics['age_bias']:+.2f} years"),
+        (
+            "Adience 8-group accuracy, exact / one-off",
+            f"{_pct(metrics['adience_exact_accuracy'])} / {_pct(metrics['adience_one_off_accuracy'])}",
         ),
+        ("AgeRange covers the true age", _pct(metrics.get("age_range_coverage", float("nan")))),
+        ("gender accuracy gap between races", f"{metrics['race_gender_accuracy_gap']:.1f} points"),
+    ]
+    if calibration := metrics.get("gender_calibration"):
+        rows.append(
+            ("gender calibration error (ECE, 10 confidence bins)", _pct(calibration["expected_calibration_error"]))
+        )
+    if flips := metrics.get("gender_flip_rate"):
+        rows.append((
+            "gender decisions changed by JPEG-75 / half size / 1 px blur",
+            " / ".join(_pct(flips[k]) for k in ("jpeg_q75", "half_size", "blur_1px")),
+        ))  # fmt: skip
+    return rows
+
+
+def _test_split_section(metrics: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    before_rows = dict(_test_split_rows(before)) if before else {}
+    version = before.get("model", {}).get("version", "")
+    header = ["metric", "value"] + ([f"predecessor {version}"] if before_rows else [])
+    rows = [[k, v] + ([before_rows.get(k, "-")] if before_rows else []) for k, v in _test_split_rows(metrics)]
+    return [
+        f"## Test-split figures ({metrics['faces']} faces, through the runtime's `AgeGenderClassifier`)",
+        _table(header, rows),
         "",
         f"Gender confusion matrix (rows true, columns predicted, {' / '.join(labels.GENDERS)}): "
-        f"`{gender['confusion_matrix']}`",
+        f"`{metrics['gender']['confusion_matrix']}`",
         "",
         "### By race (UTKFace labels)",
         _slices(metrics["by_race"]),
@@ -407,54 +426,71 @@ def render(models: Path, latency_json: Path | None) -> str:
         "### By Adience group",
         _slices(metrics["by_adience_group"]),
         "",
-        "## TFLite parity with the Keras model (test split"
-        + (", both views averaged)" if parity.get("flip_average") else ", one view per face)"),
-        _table(
-            ["variant", "gender decisions agree", "MAE Keras", "MAE TFLite", "MAE difference", "passes"],
-            [
-                [
-                    q,
-                    _pct(r["gender_agreement"]),
-                    f"{r['mae_keras']:.3f}",
-                    f"{r['mae_tflite']:.3f}",
-                    f"{r['mae_delta']:.3f}",
-                    "yes" if r["passed"] else "no",
-                ]
-                for q, r in parity["reports"].items()
-            ],
-        ),
+    ]
+
+
+def _parity_section(parity: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    views = ", both views averaged)" if parity.get("flip_average") else ", one view per face)"
+    rows = [
+        [q, _pct(r["gender_agreement"]), f"{r['mae_keras']:.3f}", f"{r['mae_tflite']:.3f}", f"{r['mae_delta']:.3f}",
+         "yes" if r["passed"] else "no"]
+        for q, r in parity["reports"].items()
+    ]  # fmt: skip
+    out = [
+        "## TFLite parity with the Keras model (test split" + views,
+        _table(["variant", "gender decisions agree", "MAE Keras", "MAE TFLite", "MAE difference", "passes"], rows),
         "",
         f"Shipped: **{parity['shipped']}** (int8 ships unless gender decisions agree on fewer than 99.5% "
         "of faces or the MAE moves by more than 0.3 years).",
         "",
     ]
-    if "parity_vs_reference" in metrics:
-        r = metrics["parity_vs_reference"]
+    if r := metrics.get("parity_vs_reference"):
         out += [
             f"At evaluation, as the runtime predicts (`make evaluate`), against `{r['reference']}` on the same "
             f"faces: gender decisions agree on {_pct(r['gender_agreement'])}, MAE {r['mae_tflite']:.3f} vs "
             f"{r['mae_keras']:.3f} years (difference {r['mae_delta']:.3f}).",
             "",
         ]
-    if latency_json is not None and latency_json.exists():
-        bench = json.loads(latency_json.read_text())
-        out += [
-            "## Latency (one CPU thread, decode and detection excluded)",
-            f"`python -m bench.classifier_latency` on {bench['machine']['cpu']}, Python {bench['machine']['python']}:",
-            "",
-            _table(
-                ["runtime", "model", "batch", "ms per face (median)", "p95"],
-                [
-                    [r["runtime"], r["model"], str(r["batch"]), f"{r['median_ms']:.3f}", f"{r['p95_ms']:.3f}"]
-                    for r in bench["results"]
-                ],
-            ),
-            "",
-        ]
-    out += _sources_section(dataset)
-    out += _by_source_section(models)
-    out += _detector_section(models)
-    out += [
+    return out
+
+
+def _latency_section(latency_json: Path | None) -> list[str]:
+    if latency_json is None or not latency_json.exists():
+        return []
+    bench = json.loads(latency_json.read_text())
+    rows = [
+        [r["runtime"], r["model"], str(r["batch"]), f"{r['median_ms']:.3f}", f"{r['p95_ms']:.3f}"]
+        for r in bench["results"]
+    ]
+    return [
+        "## Latency (one CPU thread, decode and detection excluded)",
+        f"`python -m bench.classifier_latency` on {bench['machine']['cpu']}, Python {bench['machine']['python']}:",
+        "",
+        _table(["runtime", "model", "batch", "ms per face (median)", "p95"], rows),
+        "",
+    ]
+
+
+def render(models: Path, latency_json: Path | None) -> str:
+    """The card's Markdown: each section from the measured files in ``models``."""
+    model = models / "agegender.tflite"
+    contract = load_contract(model)
+    run = json.loads((models / "training" / "run.json").read_text())
+    metrics = json.loads((models / "evaluation" / "metrics.json").read_text())
+    dataset = metrics.get("dataset", {})
+    return "\n".join([
+        f"# Model card: {contract.name} {contract.version}",
+        "",
+        "Generated by `python -m training.model_card` from the measured files in this folder.",
+        "",
+        *_model_section(model, contract, run),
+        *_training_section(run, dataset, models / "training" / "history.csv"),
+        *_test_split_section(metrics, _read(models / PREDECESSOR_DIR / "metrics.json")),
+        *_parity_section(json.loads((models / "training" / "parity.json").read_text()), metrics),
+        *_latency_section(latency_json),
+        *_sources_section(dataset),
+        *_by_source_section(models),
+        *_detector_section(models),
         "## Plots",
         *[f"![{name}](evaluation/{name}.png)" for name in PLOTS],
         "",
@@ -462,8 +498,7 @@ def render(models: Path, latency_json: Path | None) -> str:
         "stays in the run's output folder and is not shipped here.",
         "",
         INTENDED_USE,
-    ]
-    return "\n".join(out)
+    ])  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

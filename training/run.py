@@ -17,9 +17,9 @@ from training.options import REPO_ROOT
 if TYPE_CHECKING:
     import keras
 
-    from training.conversion import ExportResult
     from training.dataset import FaceDataset
     from training.sources import MixedData
+    from training.tflite_conversion import ExportResult
 
 #: Evaluation plots that show dataset images (kept in the run's output, never shipped).
 DATASET_IMAGE_PLOTS = "sample_predictions.png"
@@ -40,13 +40,13 @@ def fit_seed(args: argparse.Namespace) -> int:
 
 def load_data(args: argparse.Namespace) -> MixedData:
     """Every source's faces at ``--input_size`` with their fixed splits and runtime crops (``training.sources``),
-    or the faces packed in ``--packed_data`` (``training.packed``).
+    or the faces packed in ``--packed_data`` (``training.pack_format``).
     """
     from training.dataset import label_summary
     from training.sources import load_mixed, parse_source
 
     if args.packed_data:
-        from training.packed import unpack
+        from training.pack_format import unpack
 
         data = unpack(args.packed_data)
         if data.train.images.shape[1] != args.input_size:
@@ -179,7 +179,7 @@ def export_and_report(
     """
     import numpy as np
 
-    from training import conversion
+    from training import tflite_conversion
     from training.dataset import UTKFACE, label_summary
 
     train_set = data.train
@@ -188,7 +188,7 @@ def export_and_report(
     calibration_summary = calibrate_gender(model, data, args)
     rng = np.random.default_rng(args.seed)
     representative = train_set.images[rng.permutation(len(train_set))[: args.representative_images]]
-    result = conversion.export_all(
+    result = tflite_conversion.export_all(
         model,
         model_dir=args.sm_model_dir,
         name=args.model_name,
@@ -277,7 +277,9 @@ def ship(result: ExportResult, output_dir: Path, ship_dir: Path) -> None:
         if source.exists():
             shutil.copyfile(source, ship_dir / "training" / source.name)
     if (output_dir / "evaluation").is_dir():
-        from training.model_card import render
+        from training.model_card import keep_predecessor, render
+
+        keep_predecessor(ship_dir, output_dir / "evaluation")
 
         # The sample-prediction grid shows dataset faces, which must never be committed: not shipped.
         shutil.copytree(

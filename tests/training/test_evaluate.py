@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from training.dataset import FaceDataset
-from training.evaluate import compute_metrics, training_summary, write_plots
+from training.evaluate import training_summary
+from training.metrics import compute_metrics
+from training.plots import write_plots
 
 
 @pytest.fixture
@@ -93,7 +95,7 @@ def test_plots_are_written(hand_made, tmp_path):
 
 
 def test_gender_calibration_bins_confidence_and_weights_the_gaps():
-    from training.evaluate import gender_calibration
+    from training.metrics import gender_calibration
 
     # Four faces at 0.9 confidence (three right) and two at 0.55 (both right).
     p_female = np.array([0.9, 0.9, 0.1, 0.1, 0.55, 0.45])
@@ -109,7 +111,8 @@ def test_gender_calibration_bins_confidence_and_weights_the_gaps():
 def test_the_reliability_report_and_diagram_are_written(tmp_path):
     import json
 
-    from training.evaluate import RELIABILITY_NAME, gender_calibration, write_reliability
+    from training.metrics import gender_calibration
+    from training.plots import RELIABILITY_NAME, write_reliability
 
     rng = np.random.default_rng(0)
     p_female = rng.random(300)
@@ -128,7 +131,7 @@ def test_the_reliability_report_and_diagram_are_written(tmp_path):
 def test_flip_rates_count_changed_decisions_per_perturbation():
     from types import SimpleNamespace
 
-    from training.evaluate import PERTURBATIONS, gender_flip_rates
+    from training.metrics import PERTURBATIONS, gender_flip_rates
 
     class Brightness:
         """P(female) is the mean of the top-left pixel block: blur and resizing move it, JPEG barely."""

@@ -1,6 +1,6 @@
 """The model card's account of which epoch a run kept and what its faces went through (training.model_card)."""
 
-from training.evaluate import SELECTION_METRIC
+from training.metrics import SELECTION_METRIC
 from training.model_card import augmentation_summary, kept_epoch, training_lines
 
 
@@ -42,3 +42,34 @@ def test_the_training_lines_name_one_runs_epoch_or_an_averages_runs(tmp_path):
     assert averaged[1] == (
         "- Wall time: 30 min for the 2 runs together on the machine they ran on (2 epochs each, batch 64)."
     )
+
+
+def test_a_new_model_keeps_its_predecessors_figures_and_a_reevaluation_does_not(tmp_path):
+    import json
+
+    from training.model_card import PREDECESSOR_DIR, keep_predecessor
+
+    def evaluation(folder, version, accuracy):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "metrics.json").write_text(json.dumps({"model": {"version": version}, "gender_accuracy": accuracy}))
+        (folder / "by_source.json").write_text(json.dumps({"utkface/test/aligned": {"gender_accuracy": accuracy}}))
+        return folder
+
+    ship = tmp_path / "models"
+    evaluation(ship / "evaluation", "1", 0.9)
+    keep_predecessor(ship, evaluation(tmp_path / "run2" / "evaluation", "2", 0.95))
+    kept = json.loads((ship / PREDECESSOR_DIR / "metrics.json").read_text())
+    assert kept["model"]["version"] == "1"
+    assert (ship / PREDECESSOR_DIR / "by_source.json").exists()
+    evaluation(ship / "evaluation", "2", 0.95)
+    keep_predecessor(ship, evaluation(tmp_path / "rerun" / "evaluation", "2", 0.951))
+    assert json.loads((ship / PREDECESSOR_DIR / "metrics.json").read_text())["model"]["version"] == "1"
+
+
+def test_the_committed_card_is_what_render_makes():
+    from tests.conftest import REPO_ROOT
+    from training.model_card import render
+
+    models = REPO_ROOT / "models"
+    rendered = render(models, REPO_ROOT / "bench" / "results" / "classifier_latency.json")
+    assert (models / "MODEL_CARD.md").read_text() == rendered, "run python -m training.model_card"
