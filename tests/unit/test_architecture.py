@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,13 @@ def test_an_upward_import_breaks_the_floors(tmp_path):
         probe.unlink()
     assert result.returncode != 0
     assert "agegender._upward_import_probe -> local_pipeline.worker" in result.stdout
+
+
+def test_unit_tier_uses_no_aws_emulation():
+    """The ``unit`` marker promises no moto: tests that need it live in tests/functional."""
+    users = [
+        p.name
+        for p in (REPO_ROOT / "tests" / "unit").glob("test_*.py")
+        if re.search(r"^(from|import) moto", p.read_text(), re.M)
+    ]
+    assert not users, f"move to tests/functional (they import moto): {users}"
