@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser detector lint format test demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
+.PHONY: install browser detector lint format test test-fast docs demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy -p agegender -p audience -p training -p infra -p layers -p local_pipeline -p bench
-	$(BIN)/mypy lambdas/handler.py lambdas/audience_handler.py scripts
+	$(BIN)/mypy lambdas/inference_handler.py lambdas/audience_handler.py scripts
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -42,6 +42,14 @@ format: $(STAMP)
 ## The whole suite, exactly what CI runs (.ci/run calls this).
 test: lint browser
 	$(BIN)/python -m pytest
+
+## The unit tier alone, no AWS emulation, no browser, no training: under a minute, before every commit.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "unit and not slow" -q
+
+## Regenerate the tables in docs/ from the code and bench/results/ (tests/unit/test_docs.py fails when stale).
+docs: $(STAMP)
+	$(BIN)/python scripts/docs_tables.py
 
 ## The main job: the pipeline on an embedded AWS (moto's server), sample uploads, a table of results.
 demo: install

@@ -1,4 +1,4 @@
-"""Screenshots of the console's three pages from the real page, for the README (``make console-screenshots``).
+"""Screenshots of the console's three pages from the real page, for docs/console.md.
 
 Brings the local pipeline up with the console, drops the demo's photos on the first page, plays
 the displays demo's camera sequence at 1 frame/s, and photographs each page with headless
