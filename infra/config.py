@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agegender import METRICS_NAMESPACE
+from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
 from agegender.settings import DEFAULT_TIME_RESERVE_MS
 from audience.camera import CameraSettings
-from audience.rules import DEFAULT_RULES_KEY
+from audience.rules import DEFAULT_RULES_KEY, MINOR_AGE
 
 #: cdk.json / ``-c`` context key holding the overrides.
 CONTEXT_KEY = "agegender"
@@ -28,6 +29,8 @@ PYTHON_VERSIONS = ("3.12", "3.13", "3.14")
 #: CloudWatch Logs retention periods the stack offers (days).
 LOG_RETENTION_DAYS = (1, 7, 14, 30, 90, 180, 365)
 _AUDIENCE = CameraSettings()
+#: Where the Athena workgroup writes query results in the results bucket.
+ATHENA_RESULTS_PREFIX = "athena-results/"
 #: Lambda gives a function one full vCPU at 1,769 MB; the pipeline runs one inference thread.
 ONE_VCPU_MB = 1769
 
@@ -103,6 +106,14 @@ class PipelineConfig:
     """Where in the results bucket the rules document lives (``agegender displays put-rules FILE``)."""
     audience_timeout_s: int = 30
     """The audience function's timeout (it reads and writes a few small items per frame)."""
+    max_capture_ahead_s: int = int(DEFAULT_MAX_CAPTURE_AHEAD_S)
+    """A frame's capture time further than this ahead of its upload (or, at the audience stage, of its
+    arrival) is a wrong clock: the upload time is used, so one future-dated frame cannot hold a camera back."""
+    audience_records_expiry_days: int = 730
+    """Audience records (``audience/``: per-track and per-minute counts, no pixels) are deleted after this
+    many days; 0 keeps them."""
+    athena_results_expiry_days: int = 30
+    """Athena query results (``athena-results/``) are deleted after this many days; 0 keeps them."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -131,6 +142,9 @@ class PipelineConfig:
             "audience_presence_s": (1, 60),
             "track_max_gap_s": (1, 600),
             "audience_timeout_s": (3, 900),
+            "max_capture_ahead_s": (0, 86400),
+            "audience_records_expiry_days": (0, 3650),
+            "athena_results_expiry_days": (0, 3650),
         }
         for name, (low, high) in ranges.items():
             value = getattr(self, name)
@@ -144,6 +158,11 @@ class PipelineConfig:
             found.append(f"visibility timeout {self.visibility_timeout_s} s exceeds SQS's 12 hours")
         if problem := prefix_problem(self.results_prefix):
             found.append(f"results_prefix: {problem}")
+        if self.results_expiry_days and not self.results_prefix:
+            found.append(
+                "results_expiry_days needs a results_prefix (an expiry of the whole results bucket would "
+                "delete the rules document and the audience records)"
+            )
         if not self.name.replace("-", "").isalnum() or not self.name.islower():
             found.append(f"name={self.name!r} must be lower-case letters, digits and dashes")
         reserved = set(self.function_environment) & {
@@ -224,6 +243,7 @@ class PipelineConfig:
             "DELETE_SOURCE": "true" if self.delete_source else "false",
             "NUM_THREADS": "1",
             "TIME_RESERVE_MS": str(self.time_reserve_ms),
+            "MAX_CAPTURE_AHEAD_S": str(self.max_capture_ahead_s),
             "POWERTOOLS_SERVICE_NAME": self.name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             **self.function_environment,
@@ -234,16 +254,24 @@ class PipelineConfig:
             env["CAMERA_TOPIC_ARN"] = camera_topic_arn
         return env
 
+    @property
+    def age_groups(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The inference function's age-group names, and those that hold people under 18 (never targeted)."""
+        table = AgeGroupTable.parse(self.function_environment.get("AGE_GROUPS", DEFAULT_AGE_GROUPS.spec()))
+        return table.names, tuple(g.name for g in table.groups if g.low < MINOR_AGE)
+
     def audience_environment(self, *, table: str, results_bucket: str, decisions_topic_arn: str) -> dict[str, str]:
         """The audience function's environment variables (``audience.function.AudienceSettings`` reads them)."""
-        groups = AgeGroupTable.parse(self.function_environment.get("AGE_GROUPS", DEFAULT_AGE_GROUPS.spec()))
+        names, minors = self.age_groups
         return {
             "STATE_TABLE": table,
             "RESULTS_BUCKET": results_bucket,
             "RULES_BUCKET": results_bucket,
             "RULES_KEY": self.rules_key,
             "DECISIONS_TOPIC_ARN": decisions_topic_arn,
-            "AGE_GROUP_NAMES": ",".join(groups.names),
+            "AGE_GROUP_NAMES": ",".join(names),
+            "MINOR_AGE_GROUPS": ",".join(minors),
+            "MAX_CAPTURE_AHEAD_S": str(self.max_capture_ahead_s),
             "REORDER_WINDOW_S": str(self.audience_reorder_window_s),
             "PRESENCE_S": str(self.audience_presence_s),
             "TRACK_MAX_GAP_S": str(self.track_max_gap_s),

@@ -12,7 +12,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import PipelineConfig
+from audience.records import AUDIENCE_PREFIX
+from infra.config import ATHENA_RESULTS_PREFIX, PipelineConfig
 from infra.nag import acknowledge
 
 
@@ -27,6 +28,22 @@ def _secure_bucket_props(config: PipelineConfig) -> dict:
         "removal_policy": RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         "auto_delete_objects": not config.retain_data,
     }
+
+
+def _results_rules(config: PipelineConfig) -> list[s3.LifecycleRule]:
+    """Retention per prefix of the results bucket: results, audience records and Athena output each expire
+    on their own setting; nothing else (the rules document under ``config/``) ever does.
+    """
+    retention = (
+        ("expire-results", config.results_prefix, config.results_expiry_days),
+        ("expire-audience-records", AUDIENCE_PREFIX, config.audience_records_expiry_days),
+        ("expire-athena-results", ATHENA_RESULTS_PREFIX, config.athena_results_expiry_days),
+    )
+    return [
+        s3.LifecycleRule(id=name, prefix=prefix, expiration=Duration.days(days))
+        for name, prefix, days in retention
+        if days
+    ]
 
 
 class Storage(Construct):
@@ -69,12 +86,11 @@ class Storage(Construct):
             **({"server_access_logs_prefix": "input/"} if self.log_bucket else {}),
             **logging,
         )
-        result_rules = [s3.LifecycleRule(id="expire-results", expiration=Duration.days(config.results_expiry_days))]
         self.results_bucket = s3.Bucket(
             self,
             "Results",
             **props,
-            lifecycle_rules=result_rules if config.results_expiry_days else None,
+            lifecycle_rules=_results_rules(config) or None,
             **({"server_access_logs_prefix": "results/"} if self.log_bucket else {}),
             **logging,
         )

@@ -9,7 +9,8 @@ first of these that gives one:
 2. the object's metadata ``x-amz-meta-captured-at``: ISO 8601 or epoch seconds/milliseconds;
 3. the image's EXIF ``DateTimeOriginal`` (with ``SubSecTimeOriginal`` and ``OffsetTimeOriginal``
    where present);
-4. otherwise the upload's own time (S3's ``LastModified``), marked as such.
+4. otherwise the upload's own time (S3's ``LastModified``), marked as such; also when the time found
+   is more than ``max_ahead_s`` after the upload (a wrong clock), marked ``upload:<source>-ahead``.
 
 Times without a zone are taken as UTC. ``CapturedAt`` is ISO 8601 UTC with milliseconds;
 ``CapturedAtSource`` says which of the four gave it.
@@ -30,14 +31,27 @@ KEY_TIME = re.compile(
 EPOCH_MS_NAME = re.compile(r"/(?P<ms>\d{13})(?:\.[A-Za-z0-9]+)?$")
 #: Capture times before this are not real camera times (a counter, a zeroed clock).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+#: A capture time further than this after the upload is a wrong clock: the upload time is used instead,
+#: so one future-dated frame can never hold a camera's later frames back as "late".
+DEFAULT_MAX_CAPTURE_AHEAD_S = 300.0
+#: What a camera id may be: it becomes an SNS FIFO message group id (at most 128 characters of a fixed
+#: set), a DynamoDB key and an S3 partition (``camera=<id>/``), so only letters, digits, ``.``, ``_``, ``-``.
+CAMERA_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def camera_id(key: str) -> str | None:
-    """``cameras/<id>/...`` -> ``<id>``; None for other keys."""
+    """``cameras/<id>/...`` -> ``<id>`` (valid or not: see ``camera_id_problem``); None for other keys."""
     if not key.startswith(CAMERA_PREFIX):
         return None
     camera, sep, _rest = key[len(CAMERA_PREFIX) :].partition("/")
     return camera if sep and camera else None
+
+
+def camera_id_problem(camera: str) -> str | None:
+    """Why ``camera`` cannot be a camera id, or None when it can."""
+    if CAMERA_ID.fullmatch(camera) and camera not in (".", ".."):
+        return None
+    return "a camera id is 1-128 letters, digits, '.', '_' or '-' (it names a message group and a partition)"
 
 
 def iso(moment: datetime) -> str:
@@ -110,17 +124,41 @@ def exif_time(original: str | None, subsec: str | None = None, offset: str | Non
 
 
 def camera_block(
-    key: str, metadata: dict[str, str] | None, exif: datetime | None, uploaded: datetime | None
+    key: str,
+    metadata: dict[str, str] | None,
+    exif: datetime | None,
+    uploaded: datetime | None,
+    *,
+    max_ahead_s: float = DEFAULT_MAX_CAPTURE_AHEAD_S,
 ) -> dict[str, Any] | None:
-    """The result's ``Camera``: ``Id``, ``CapturedAt``, ``CapturedAtSource``; None for keys outside ``cameras/``."""
+    """The result's ``Camera``: ``Id``, ``CapturedAt``, ``CapturedAtSource``; None for keys outside ``cameras/``.
+
+    A time from the key, metadata or EXIF more than ``max_ahead_s`` after the upload is passed over for
+    the upload time, and ``CapturedAtSource`` says so (``upload:key-ahead``). An id that cannot be a
+    camera id gets ``Error`` (``InvalidCameraId``) and no capture time: the frame is not sent on.
+    """
     camera = camera_id(key)
     if camera is None:
         return None
-    candidates = (
+    if problem := camera_id_problem(camera):
+        error = {"Code": "InvalidCameraId", "Message": f"{camera[:200]!r}: {problem}"}
+        return {"Id": camera, "CapturedAt": None, "CapturedAtSource": None, "Error": error}
+    limit = (uploaded or datetime.now(UTC)) + timedelta(seconds=max_ahead_s)
+    skipped = None
+    for source, moment in (
         ("key", time_from_key(key)),
         ("metadata", parse_time((metadata or {}).get(METADATA_KEY, ""))),
         ("exif", exif),
-        ("upload", uploaded),
-    )
-    source, moment = next(((s, m) for s, m in candidates if m is not None), (None, None))
-    return {"Id": camera, "CapturedAt": iso(moment) if moment else None, "CapturedAtSource": source}
+    ):
+        if moment is None:
+            continue
+        if moment <= limit:
+            return {"Id": camera, "CapturedAt": iso(moment), "CapturedAtSource": source}
+        skipped = skipped or source
+    if uploaded is None:
+        return {"Id": camera, "CapturedAt": None, "CapturedAtSource": None}
+    return {
+        "Id": camera,
+        "CapturedAt": iso(uploaded),
+        "CapturedAtSource": f"upload:{skipped}-ahead" if skipped else "upload",
+    }

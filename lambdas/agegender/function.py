@@ -50,6 +50,7 @@ def build_processor(settings: Settings, *, s3: Any, sns: Any | None = None) -> O
         publisher=publisher,
         frame_publisher=frames,
         delete_source=settings.delete_source,
+        max_capture_ahead_s=settings.max_capture_ahead_s,
     )
 
 

@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, ImageAnalyzer
-from agegender.capture import camera_block
+from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S, camera_block
 from agegender.events import S3ObjectRef, sequencer_is_newer
 from agegender.exceptions import (
     AccessDeniedError,
@@ -85,8 +85,10 @@ class ObjectProcessor:
         publisher: SummaryPublisher | None = None,
         frame_publisher: SummaryPublisher | None = None,
         delete_source: bool = False,
+        max_capture_ahead_s: float = DEFAULT_MAX_CAPTURE_AHEAD_S,
     ) -> None:
         self.analyzer = analyzer
+        self.max_capture_ahead_s = max_capture_ahead_s
         self.s3 = s3
         self.results_bucket = results_bucket
         self.results_prefix = results_prefix
@@ -148,10 +150,13 @@ class ObjectProcessor:
             self._delete(ref)
         return Outcome(ref, key, len(document["FaceDetails"]), error_code, error_message, timings)
 
-    @staticmethod
-    def _camera(ref: S3ObjectRef, facts: dict[str, Any], exif_time: datetime | None = None) -> dict[str, Any] | None:
+    def _camera(
+        self, ref: S3ObjectRef, facts: dict[str, Any], exif_time: datetime | None = None
+    ) -> dict[str, Any] | None:
         """The result's ``Camera`` (camera frames only) from the key, the object's facts and the image's EXIF time."""
-        return camera_block(ref.key, facts.get("Metadata"), exif_time, facts.get("LastModified"))
+        return camera_block(
+            ref.key, facts.get("Metadata"), exif_time, facts.get("LastModified"), max_ahead_s=self.max_capture_ahead_s
+        )
 
     def _analyze(self, ref: S3ObjectRef, data: bytes) -> Analysis:
         """The analysis; an unexpected failure (a bug, not the object's fault) becomes a typed error result."""

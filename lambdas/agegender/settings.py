@@ -9,6 +9,7 @@ from pathlib import Path
 from agegender import METRICS_NAMESPACE, SERVICE_NAME
 from agegender.analyzer import AnalyzerSettings
 from agegender.assets import DEFAULT_MODEL_PATH
+from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S
 from agegender.decoding import DEFAULT_DEADLINE_S
 from agegender.detector import YUNET_N
 from agegender.exceptions import InvalidConfigurationError
@@ -45,6 +46,10 @@ VARIABLES = {
     ),
     "MIN_EYE_DISTANCE_PX": ("smaller faces are reported without age/gender", str(_ANALYZER.min_eye_distance)),
     "AGE_GROUPS": ("AgeGroup table, NAME:LOW-HIGH,...,NAME:LOW-", _ANALYZER.age_groups.spec()),
+    "MAX_CAPTURE_AHEAD_S": (
+        "a camera frame's capture time further than this after its upload is a wrong clock: the upload time is used",
+        f"{DEFAULT_MAX_CAPTURE_AHEAD_S:g}",
+    ),
     "TIME_RESERVE_MS": (
         "messages are not started with less of the invocation left (they return to the queue)",
         str(DEFAULT_TIME_RESERVE_MS),
@@ -69,6 +74,7 @@ class Settings:
     metrics_namespace: str = METRICS_NAMESPACE
     time_reserve_ms: int = DEFAULT_TIME_RESERVE_MS
     camera_topic_arn: str | None = None
+    max_capture_ahead_s: float = DEFAULT_MAX_CAPTURE_AHEAD_S
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -114,6 +120,7 @@ class Settings:
             groups = _ANALYZER.age_groups
         threads = int(number("NUM_THREADS", int, 1, 64))
         reserve = int(number("TIME_RESERVE_MS", int, 0, 900_000))
+        max_ahead = number("MAX_CAPTURE_AHEAD_S", float, 0, 86_400)
         close_up_side = int(number("DETECTION_CLOSE_UP_SIDE", int, 0, 4096))
         squares = sorted(width for width, height in YUNET_N.shapes if width == height)
         if close_up_side and close_up_side not in squares:
@@ -143,4 +150,5 @@ class Settings:
             metrics_namespace=get("POWERTOOLS_METRICS_NAMESPACE"),
             time_reserve_ms=reserve,
             camera_topic_arn=camera_topic_arn or None,
+            max_capture_ahead_s=max_ahead,
         )

@@ -19,7 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agegender.capture import camera_id
+from agegender.capture import camera_id, camera_id_problem
 from agegender.events import S3ObjectRef
 
 
@@ -38,10 +38,22 @@ def _face_summary(face: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Faces a summary carries, the largest first (``FaceCount`` stays the total): an SNS message holds 256 KB.
+MAX_SUMMARY_FACES = 64
+
+
+def _height(face: dict[str, Any]) -> float:
+    box = face.get("BoundingBox") or {}
+    return -float(box.get("Height") or 0.0)
+
+
 def result_summary(document: dict[str, Any], *, source: S3ObjectRef, result_bucket: str, result_key: str) -> dict:
-    """Source, camera, face count, the faces (``_face_summary``), and the time, from one result document."""
-    faces = [_face_summary(face) for face in document["FaceDetails"]]
+    """Source, camera, face count, the largest faces (``_face_summary``), and the time, from one result document."""
+    details = document["FaceDetails"]
+    largest = sorted(details, key=_height)[:MAX_SUMMARY_FACES] if len(details) > MAX_SUMMARY_FACES else details
+    faces = [_face_summary(face) for face in largest]
     error = document.get("Error")
+    camera = camera_id(source.key)
     return {
         "SchemaVersion": document["SchemaVersion"],
         "Source": {
@@ -51,11 +63,12 @@ def result_summary(document: dict[str, Any], *, source: S3ObjectRef, result_buck
             "ETag": source.etag,
             "Sequencer": source.sequencer,
         },
-        "CameraId": camera_id(source.key),
+        # An id that cannot name a message group or a partition is not sent on (the result says why).
+        "CameraId": camera if camera and not camera_id_problem(camera) else None,
         "Camera": document.get("Camera"),
         "Image": document.get("Image"),
         "Result": {"Bucket": result_bucket, "Key": result_key},
-        "FaceCount": len(faces),
+        "FaceCount": len(details),
         "Faces": faces,
         "Error": error["Code"] if error else None,
         "Time": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from infra.cdk_constructs.inference import HANDLER as INFERENCE_HANDLER
-from infra.config import PipelineConfig
+from infra.config import ConfigError, PipelineConfig
 
 
 def resources(template: Template, kind: str) -> dict:
@@ -133,16 +134,30 @@ def test_only_this_accounts_publishers_may_use_the_topic_and_its_key(default_tem
         assert "aws:SourceArn" in statement["Condition"]["ArnLike"]
 
 
-def test_results_expire_by_default(default_template):
+def test_results_expire_per_prefix_and_the_rules_document_never(default_template):
     props = only(default_template, "AWS::S3::Bucket", {"LoggingConfiguration": {"LogFilePrefix": "results/"}})
-    (rule,) = props["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == PipelineConfig().results_expiry_days == 90
+    rules = {
+        rule["Prefix"]: rule["ExpirationInDays"] for rule in props["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    config = PipelineConfig()
+    assert rules == {
+        "results/": config.results_expiry_days,
+        "audience/": config.audience_records_expiry_days,
+        "athena-results/": config.athena_results_expiry_days,
+    }
+    assert not any(config.rules_key.startswith(prefix) for prefix in rules)
+
+
+def test_an_expiry_of_the_whole_results_bucket_is_refused():
+    with pytest.raises(ConfigError, match="results_prefix"):
+        PipelineConfig(results_prefix="")
+    PipelineConfig(results_prefix="", results_expiry_days=0)
 
 
 def _function_statements(template: Template) -> list[dict]:
     role = Capture()
     template.has_resource_properties(
-        "AWS::Lambda::Function", {"Handler": "inference_handler.lambda_handler", "Role": {"Fn::GetAtt": [role, "Arn"]}}
+        "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER, "Role": {"Fn::GetAtt": [role, "Arn"]}}
     )
     policies = template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role.as_string()}]}})
     return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]

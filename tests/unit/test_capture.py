@@ -67,3 +67,37 @@ def test_the_decoder_reads_the_exif_capture_time():
     plain = io.BytesIO()
     image.save(plain, format="PNG")
     assert decoding.decode_image(plain.getvalue()).captured_at is None
+
+
+def test_a_capture_time_far_ahead_of_the_upload_gives_way_to_the_upload_time():
+    ahead = "cameras/skew-cam/2099-01-01T00-00-00Z.jpg"
+    block = camera_block(ahead, None, None, UPLOADED)
+    assert block == {"Id": "skew-cam", "CapturedAt": iso(UPLOADED), "CapturedAtSource": "upload:key-ahead"}
+    # Within the bound the key wins; beyond it the next source in order that is not ahead.
+    near = "cameras/c/2026-11-27T13:04:00Z.jpg"
+    assert camera_block(near, None, None, UPLOADED)["CapturedAtSource"] == "key"
+    assert camera_block(near, None, None, UPLOADED, max_ahead_s=60)["CapturedAtSource"] == "upload:key-ahead"
+    metadata = {"captured-at": "2026-11-27T12:59:58Z"}
+    assert camera_block(ahead, metadata, None, UPLOADED)["CapturedAtSource"] == "metadata"
+    assert camera_block("cameras/c/f.jpg", {"captured-at": "4000000000"}, None, UPLOADED)["CapturedAtSource"] == (
+        "upload:metadata-ahead"
+    )
+
+
+@pytest.mark.parametrize("camera", ["lobby cam", "caméra", "a<b", "c" * 129, "..", "x:y", "a%2Fb"])
+def test_an_id_that_cannot_be_a_camera_id_gets_a_typed_error_and_is_not_sent_on(camera):
+    from agegender.events import S3ObjectRef
+    from agegender.summary import result_summary
+
+    key = f"cameras/{camera}/2026-11-27T12:00:00Z.jpg"
+    block = camera_block(key, None, None, UPLOADED)
+    assert block["Error"]["Code"] == "InvalidCameraId"
+    assert block["CapturedAt"] is None
+    document = {"SchemaVersion": "1", "FaceDetails": [], "Camera": block}
+    ref = S3ObjectRef("in", key)
+    assert result_summary(document, source=ref, result_bucket="r", result_key="k")["CameraId"] is None
+
+
+@pytest.mark.parametrize("camera", ["door-2", "Lobby_1", "a.b", "c" * 128])
+def test_ids_of_letters_digits_dots_dashes_and_underscores_are_camera_ids(camera):
+    assert "Error" not in camera_block(f"cameras/{camera}/f.jpg", None, None, UPLOADED)
