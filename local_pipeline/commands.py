@@ -112,14 +112,9 @@ def _displays(args: argparse.Namespace) -> int:
         return 0
     if args.displays_command == "put-rules":
         bucket = args.results_bucket or config.results_bucket_name
-        groups = tuple(
-            config.audience_environment(table="", results_bucket="", decisions_topic_arn="")["AGE_GROUP_NAMES"].split(
-                ","
-            )
-        )
         try:
             version = displays.put_rules(
-                _aws("s3", args.endpoint_url), bucket, config.rules_key, Path(args.file).read_text(), groups
+                _aws("s3", args.endpoint_url), bucket, config.rules_key, Path(args.file).read_bytes(), config
             )
         except InvalidRulesError as exc:
             print(f"agegender displays put-rules: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 from audience.records import AUDIENCE_PREFIX
 from audience.rules import parse_rules
 from audience.store import DISPLAY, StateStore
+from infra.config import PipelineConfig
 
 SINCE = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -30,10 +31,15 @@ def parse_since(text: str) -> timedelta:
     return timedelta(**{UNITS[match["unit"]]: int(match["n"])})
 
 
-def put_rules(s3: Any, bucket: str, key: str, text: str, age_groups: tuple[str, ...] | None = None) -> str:
-    """Validate the rules document and store it; returns its version. Raises ``InvalidRulesError``."""
-    rules = parse_rules(text, age_groups)
-    s3.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="application/json")
+def put_rules(s3: Any, bucket: str, key: str, document: str | bytes, config: PipelineConfig | None = None) -> str:
+    """Validate the rules document against the pipeline's age groups and store it as UTF-8; returns its version.
+
+    Raises ``InvalidRulesError`` (the function would refuse the same document).
+    """
+    names, minors = (config or PipelineConfig()).age_groups
+    rules = parse_rules(document, names, minors)
+    body = document.encode("utf-8") if isinstance(document, str) else document
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
     return rules.version
 
 

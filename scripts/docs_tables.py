@@ -270,6 +270,30 @@ def bench_display_latency() -> str:
     return table(header, rows) + source("display_latency")
 
 
+def bench_hostile_frames() -> str:
+    """Generated hostile messages through the audience stage, and a frame's cost with many displays."""
+    d = bench("hostile_frames")
+    skipped = ", ".join(f"{reason} {count:,}" for reason, count in d["skipped"].items())
+    cost = d["frame_cost"]
+    rows = [
+        ["messages sent (generated, fixed seed)", f"{d['messages']:,} in {d['seconds']:.0f} s"],
+        ["frames taken in", f"{d['frames_taken_in']:,}"],
+        ["skipped, by reason (each counted in a metric)", skipped],
+        ["audience records written, all in their partition and strict JSON", f"{d['records']:,}"],
+        ["invariant violations", str(d["violation_count"])],
+        [
+            f"one frame, {cost['displays']:,} displays each on its own camera (median / max)",
+            f"{cost['own-camera']['median_s'] * 1000:.0f} / {cost['own-camera']['max_s'] * 1000:.0f} ms",
+        ],
+        [
+            f"one frame, {cost['displays']:,} displays all on the sending camera, every decision changing "
+            "(median / max)",
+            f"{cost['same-camera']['median_s']:.2f} / {cost['same-camera']['max_s']:.2f} s",
+        ],
+    ]
+    return table([f"`{d['command']}`", "measured"], rows) + source("hostile_frames")
+
+
 def bench_tracking() -> str:
     """People counting on the synthetic sequences."""
     d = bench("tracking")
@@ -350,6 +374,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "bench-load": bench_load,
     "bench-display-latency": bench_display_latency,
     "bench-tracking": bench_tracking,
+    "bench-hostile-frames": bench_hostile_frames,
     "bench-pose": bench_pose,
     "bench-portrait": bench_portrait,
     "bench-augmentation": bench_augmentation,

@@ -32,12 +32,11 @@ from constructs import Construct
 from audience.records import AUDIENCE_PREFIX
 from infra.cdk_constructs.inference import ARCHITECTURES, RETENTION, RUNTIMES
 from infra.cdk_constructs.messaging import queue_with_dead_letters
-from infra.config import PipelineConfig
+from infra.config import ATHENA_RESULTS_PREFIX, PipelineConfig
 from infra.nag import acknowledge
 
 #: The audience function reads and writes a few small items per frame: little memory, little time.
 AUDIENCE_MEMORY_MB = 256
-ATHENA_RESULTS_PREFIX = "athena-results/"
 #: Columns of the audience records (audience.records): tracks and camera-minutes share one table.
 RECORD_COLUMNS = {
     "kind": "string",
@@ -190,7 +189,7 @@ class Audience(Construct):
         for statement in (
             iam.PolicyStatement(
                 sid="State",
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"],
+                actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Scan"],
                 resources=[self.table.table_arn],
             ),
             iam.PolicyStatement(sid="WriteRecords", actions=["s3:PutObject"], resources=[records]),

@@ -65,29 +65,39 @@ class Monitoring(Construct):
             )
             frames_age = audience.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum")
             audience_errors = audience.function.metric_errors(period=PERIOD, statistic="Sum")
-            self.alarms += [
-                self._alarm("AudienceDeadLetters", frames_dlq, 0, "Camera frames failed every retry (audience stage)"),
-                self._alarm("AudienceErrors", audience_errors, 0, "The audience function failed"),
-                self._alarm(
-                    "AudienceBacklog", frames_age, 10, "Camera frames waited over 10 s: decisions lag", periods=3
-                ),
-            ]
             stage_metric = {
                 "namespace": METRICS_NAMESPACE,
                 "period": PERIOD,
                 "statistic": "Sum",
                 "dimensions_map": {"service": f"{config.name}-audience"},
             }
+
+            def stage(name: str) -> cloudwatch.Metric:
+                return cloudwatch.Metric(metric_name=name, **stage_metric)
+
+            self.alarms += [
+                self._alarm("AudienceDeadLetters", frames_dlq, 0, "Camera frames failed every retry (audience stage)"),
+                self._alarm("AudienceErrors", audience_errors, 0, "The audience function failed"),
+                self._alarm(
+                    "AudienceBacklog", frames_age, 10, "Camera frames waited over 10 s: decisions lag", periods=3
+                ),
+                self._alarm(
+                    "RulesUnavailable",
+                    stage("RulesUnavailable"),
+                    0,
+                    "The rules document is missing, unreadable or invalid: displays play their default",
+                ),
+                self._alarm("SweepFailures", stage("SweepFailures"), 0, "A camera's sweep failed (the others went on)"),
+            ]
             audience_widgets = [
                 cloudwatch.GraphWidget(
                     title="Audience stage",
-                    left=[
-                        cloudwatch.Metric(metric_name=name, **stage_metric)
-                        for name in ("Frames", "FramesDuplicate", "FramesLate", "TracksFinished")
-                    ],
-                    right=[cloudwatch.Metric(metric_name="DecisionChanges", **stage_metric), frames_age],
+                    left=[stage(name) for name in ("Frames", "FramesDuplicate", "FramesLate", "TracksFinished")],
+                    right=[stage("DecisionChanges"), frames_age],
                 ),
-                cloudwatch.GraphWidget(title="Audience errors", left=[audience_errors, frames_dlq]),
+                cloudwatch.GraphWidget(
+                    title="Audience errors", left=[audience_errors, frames_dlq, stage("FramesSkipped")]
+                ),
             ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))

@@ -13,6 +13,11 @@ not wait: ``live_tracks`` replays the pending frames on a copy of the committed 
 Committed frames feed the per-minute tallies; a minute closes when committed time passes its
 end (or a sweep settles the camera). Finished tracks and closed minutes are the
 audience records (``audience.records``).
+
+The state stays bounded whatever arrives (a DynamoDB item holds at most 400 KB): at most
+``MAX_PENDING`` frames wait (the oldest is committed early beyond that), at most ``MAX_TRACKS``
+tracks live (the longest unseen end first), and a minute names at most ``MAX_MINUTE_TRACKS``
+tracks (more only add to its ``overflow`` count). Frames carry at most ``audience.frames.MAX_FACES``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from audience.frames import Face, Frame
 from audience.tracker import Track, Tracker, TrackerSettings, mix_key
 
 MINUTE_S = 60
+MAX_PENDING = 16
+MAX_TRACKS = 64
+MAX_MINUTE_TRACKS = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class CameraSettings:
     remembered_ids: int = 64
     #: A camera from which no frame has arrived for this long is quiet: a sweep settles it.
     quiet_s: float = 10.0
+    #: A frame captured further than this after it arrived is a wrong clock: it is not taken in.
+    max_ahead_s: float = 300.0
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
 
@@ -48,8 +58,12 @@ class MinuteTally:
 
     start: float
     tracks: dict[str, list[Any]] = field(default_factory=dict)  # track id -> [attentive, mix key]
+    overflow: int = 0  # tracks beyond MAX_MINUTE_TRACKS: counted as people, not in watchers or the mix
 
     def add(self, track: Track, attentive: bool) -> None:
+        if track.track_id not in self.tracks and len(self.tracks) >= MAX_MINUTE_TRACKS:
+            self.overflow += 1
+            return
         looked = attentive or bool(self.tracks.get(track.track_id, [False])[0])
         self.tracks[track.track_id] = [looked, mix_key(track)]
 
@@ -61,7 +75,7 @@ class MinuteTally:
         return {
             "camera": camera,
             "minute": self.start,
-            "opportunities_to_see": len(self.tracks),
+            "opportunities_to_see": len(self.tracks) + self.overflow,
             "watchers": sum(1 for looked, _ in self.tracks.values() if looked),
             "mix": dict(sorted(mix.items())),
         }
@@ -99,6 +113,7 @@ class CameraState:
         self.late_frames = 0
         self.duplicate_frames = 0
         self.last_arrival = 0.0  # clock time the newest frame arrived
+        self.crowded_at = -math.inf  # capture time of the newest committed frame with faces left out
 
     # -- taking frames in ---------------------------------------------------------------------------
     def add(self, frame: Frame, arrived: float = 0.0) -> Changes:
@@ -112,7 +127,10 @@ class CameraState:
             return Changes(late=True)
         self.pending.append(frame)
         self.pending.sort(key=lambda f: (f.captured_at, f.frame_id))
-        return self._commit_until(self.pending[-1].captured_at - self.settings.reorder_window_s)
+        horizon = self.pending[-1].captured_at - self.settings.reorder_window_s
+        if len(self.pending) > MAX_PENDING:
+            horizon = max(horizon, self.pending[-MAX_PENDING - 1].captured_at)
+        return self._commit_until(horizon)
 
     def quiet(self, now: float) -> bool:
         """No frame has arrived for ``quiet_s`` before the clock time ``now``."""
@@ -134,7 +152,9 @@ class CameraState:
             frame = self.pending.pop(0)
             changes.minutes += self._close_minutes(frame.captured_at)
             seen, ended = self.tracker.step(frame)
-            changes.finished += ended
+            changes.finished += ended + self._end_beyond_cap()
+            if frame.faces_dropped:
+                self.crowded_at = frame.captured_at
             minute = int(frame.captured_at // MINUTE_S) * MINUTE_S
             tally = self.minutes.setdefault(minute, MinuteTally(float(minute)))
             for track in seen:
@@ -143,19 +163,33 @@ class CameraState:
             self.recent_ids = [*self.recent_ids, frame.frame_id][-self.settings.remembered_ids :]
         return changes
 
+    def _end_beyond_cap(self) -> list[Track]:
+        """End the tracks beyond ``MAX_TRACKS``, those unseen longest first."""
+        if len(self.tracker.tracks) <= MAX_TRACKS:
+            return []
+        by_recency = sorted(self.tracker.tracks, key=lambda t: (-t.last_seen, t.track_id))
+        self.tracker.tracks = [t for t in self.tracker.tracks if t in by_recency[:MAX_TRACKS]]
+        return by_recency[MAX_TRACKS:]
+
     def _close_minutes(self, now: float) -> list[dict[str, Any]]:
         """Records of the minutes that ended at or before ``now``, oldest first."""
         closed = sorted(m for m in self.minutes if m + MINUTE_S <= now)
         return [self.minutes.pop(m).record(self.camera) for m in closed]
 
     # -- what a display needs -----------------------------------------------------------------------
-    def live_tracks(self) -> tuple[list[Track], float]:
-        """The tracks present at the newest frame (pending frames replayed on a copy), and its capture time."""
+    def live_tracks(self) -> tuple[list[Track], float, bool]:
+        """The tracks present at the newest frame (pending frames replayed on a copy), its capture time, and
+        whether a frame within the presence window was crowded (held faces the stage left out).
+        """
         tracker = copy.deepcopy(self.tracker)
+        crowded_at = self.crowded_at
         for frame in self.pending:
             tracker.step(frame)
+            if frame.faces_dropped:
+                crowded_at = max(crowded_at, frame.captured_at)
         newest = tracker.latest
-        return [t for t in tracker.tracks if newest - t.last_seen <= self.settings.presence_s], newest
+        present = [t for t in tracker.tracks if newest - t.last_seen <= self.settings.presence_s]
+        return present, newest, newest - crowded_at <= self.settings.presence_s
 
     # -- storage ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -164,11 +198,14 @@ class CameraState:
             "tracker": self.tracker.to_dict(),
             "pending": [_frame_to_dict(f) for f in self.pending],
             "recent_ids": self.recent_ids,
-            "minutes": {str(m): {"start": t.start, "tracks": t.tracks} for m, t in self.minutes.items()},
+            "minutes": {
+                str(m): {"start": t.start, "tracks": t.tracks, "overflow": t.overflow} for m, t in self.minutes.items()
+            },
             "watermark": None if self.watermark == -math.inf else self.watermark,
             "late_frames": self.late_frames,
             "duplicate_frames": self.duplicate_frames,
             "last_arrival": self.last_arrival,
+            "crowded_at": None if self.crowded_at == -math.inf else self.crowded_at,
         }
 
     @classmethod
@@ -177,9 +214,13 @@ class CameraState:
         state.tracker = Tracker.from_dict(data["tracker"], state.settings.tracker)
         state.pending = [_frame_from_dict(f) for f in data.get("pending", [])]
         state.recent_ids = list(data.get("recent_ids", []))
-        state.minutes = {int(m): MinuteTally(t["start"], t["tracks"]) for m, t in data.get("minutes", {}).items()}
+        state.minutes = {
+            int(m): MinuteTally(t["start"], t["tracks"], t.get("overflow", 0))
+            for m, t in data.get("minutes", {}).items()
+        }
         state.watermark = -math.inf if data.get("watermark") is None else data["watermark"]
         state.late_frames = data.get("late_frames", 0)
         state.duplicate_frames = data.get("duplicate_frames", 0)
         state.last_arrival = data.get("last_arrival", 0.0)
+        state.crowded_at = -math.inf if data.get("crowded_at") is None else data["crowded_at"]
         return state

@@ -1,11 +1,27 @@
-"""A camera frame as the audience stage receives it: the inference function's frame summary."""
+"""A camera frame as the audience stage receives it: the inference function's frame summary, checked.
+
+Every message is read defensively: whatever its body, ``parse_frame`` returns a ``Frame`` whose
+numbers are finite and in range, or raises ``NotAFrameError`` with a typed ``reason`` (the stage
+skips the message and counts it). A frame keeps at most ``MAX_FACES`` faces, the largest, and says
+how many it left out, so one crowded or hostile frame cannot outgrow the stage's state.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from agegender.capture import EARLIEST, camera_id_problem
+
+#: Faces of one frame the stage follows (the largest); a frame with more is crowded (``Frame.faces_dropped``).
+MAX_FACES = 32
+#: Capture times from this year on are not real (records are partitioned by date).
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+#: The largest message the stage reads (an SNS message is at most 256 KB).
+MAX_MESSAGE_BYTES = 262_144
 
 
 @dataclass(frozen=True)
@@ -22,11 +38,17 @@ class Face:
     age: float | None = None
     age_group: str | None = None
     attentive: bool = False
+    age_low: float | None = None  # the low end of the face's AgeRange
 
     @property
     def centre(self) -> tuple[float, float]:
         """The box centre (ratios of the frame)."""
         return self.left + self.width / 2, self.top + self.height / 2
+
+    @property
+    def age_known(self) -> bool:
+        """Classified with an age estimate: anything less counts as a possible minor."""
+        return self.classified and self.age is not None
 
 
 @dataclass(frozen=True)
@@ -38,43 +60,114 @@ class Frame:
     captured_at: float  # epoch seconds
     faces: tuple[Face, ...]
     uploaded_key: str = ""  # the upload's key, named in decision events as their cause
+    faces_dropped: int = 0  # faces beyond MAX_FACES, left out (the frame was crowded)
 
 
 class NotAFrameError(ValueError):
-    """The message is not a camera frame the stage can use (no camera, no capture time, an error result)."""
+    """The message is not a camera frame the stage can use; ``reason`` names why, for the skip metric."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
 
 
-def _face(item: dict[str, Any]) -> Face:
-    box = item.get("BoundingBox") or {}
+def _number(value: Any, low: float, high: float) -> float | None:
+    """A finite number clamped to [low, high]; None for anything else (booleans, strings, NaN, infinities)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return min(high, max(low, float(value)))
+
+
+def _text(value: Any, limit: int = 64) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _face(item: Any) -> Face | None:
+    """A face from its summary, or None where its box is unusable (it is left out, not guessed)."""
+    if not isinstance(item, dict):
+        return None
+    box = item.get("BoundingBox")
+    if not isinstance(box, dict):
+        return None
+    left, top = _number(box.get("Left"), -1.0, 2.0), _number(box.get("Top"), -1.0, 2.0)
+    width, height = _number(box.get("Width"), 0.0, 2.0), _number(box.get("Height"), 0.0, 2.0)
+    if left is None or top is None or not width or not height:
+        return None
+    raw_range = item.get("AgeRange")
+    age_range: dict[str, Any] = raw_range if isinstance(raw_range, dict) else {}
+    age = _number(item.get("Age"), 0.0, 120.0)
+    classified = item.get("Classified") is True
     return Face(
-        left=float(box.get("Left", 0.0)),
-        top=float(box.get("Top", 0.0)),
-        width=float(box.get("Width", 0.0)),
-        height=float(box.get("Height", 0.0)),
-        classified=bool(item.get("Classified")),
-        gender=item.get("Gender"),
-        gender_confidence=float(item.get("GenderConfidence") or 0.0),
-        age=None if item.get("Age") is None else float(item["Age"]),
-        age_group=item.get("AgeGroup"),
-        attentive=bool(item.get("Attention")),
+        left=left,
+        top=top,
+        width=width,
+        height=height,
+        classified=classified,
+        gender=_text(item.get("Gender")),
+        gender_confidence=_number(item.get("GenderConfidence"), 0.0, 100.0) or 0.0,
+        age=age if classified else None,
+        age_group=_text(item.get("AgeGroup")),
+        attentive=item.get("Attention") is True,
+        age_low=_number(age_range.get("Low"), 0.0, 120.0) if classified else None,
     )
 
 
-def parse_frame(body: str | dict[str, Any]) -> Frame:
+def _captured_at(camera: dict[str, Any]) -> float:
+    raw = camera.get("CapturedAt")
+    if not isinstance(raw, str):
+        raise NotAFrameError("NoCaptureTime", "the frame has no capture time")
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        if not EARLIEST <= moment < LATEST:
+            raise ValueError(f"outside {EARLIEST.year}-{LATEST.year - 1}")
+        return moment.timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise NotAFrameError("BadCaptureTime", f"{raw[:64]!r}: {exc}") from exc
+
+
+def _message(body: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(body, str | bytes) and len(body) > MAX_MESSAGE_BYTES:
+        raise NotAFrameError("TooLarge", f"{len(body)} bytes")
+    try:
+        message = json.loads(body) if isinstance(body, str | bytes) else body
+        if isinstance(message, dict) and "Message" in message and "TopicArn" in message:  # an SNS envelope
+            message = json.loads(message["Message"])
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise NotAFrameError("NotJson", str(exc)[:200]) from exc
+    if not isinstance(message, dict):
+        raise NotAFrameError("NotAnObject", f"a JSON {type(message).__name__}")
+    return message
+
+
+def parse_frame(body: str | bytes | dict[str, Any]) -> Frame:
     """The frame a summary message describes (raw or in an SNS envelope); raises ``NotAFrameError``."""
-    message = json.loads(body) if isinstance(body, str) else body
-    if "Message" in message and "TopicArn" in message:  # an SNS envelope (no raw delivery)
-        message = json.loads(message["Message"])
-    camera = message.get("Camera") or {}
-    if not camera.get("Id") or not camera.get("CapturedAt"):
-        raise NotAFrameError(f"not a camera frame with a capture time: {message.get('Source')}")
+    message = _message(body)
+    camera = message.get("Camera")
+    if not isinstance(camera, dict) or not camera.get("Id"):
+        raise NotAFrameError("NotACameraFrame", "no Camera.Id")
+    camera_id = camera["Id"]
+    if not isinstance(camera_id, str) or camera_id_problem(camera_id):
+        raise NotAFrameError("InvalidCameraId", repr(camera_id)[:200])
     if message.get("Error"):
-        raise NotAFrameError(f"the frame's analysis failed ({message['Error']}): {message.get('Source')}")
-    captured = datetime.fromisoformat(camera["CapturedAt"].replace("Z", "+00:00")).timestamp()
+        raise NotAFrameError("AnalysisFailed", str(message["Error"])[:200])
+    captured = _captured_at(camera)
+    raw_faces = message.get("Faces", [])
+    if not isinstance(raw_faces, list):
+        raise NotAFrameError("BadFaces", f"Faces is a {type(raw_faces).__name__}")
+    faces = [face for face in map(_face, raw_faces[: MAX_FACES * 64]) if face is not None]
+    kept = sorted(faces, key=lambda f: -f.height)[:MAX_FACES]
+    count = message.get("FaceCount")
+    total = max(len(raw_faces), count if isinstance(count, int) and not isinstance(count, bool) else 0)
+    frame_id = message.get("FrameId")
+    raw_source = message.get("Source")
+    source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
     return Frame(
-        camera=camera["Id"],
-        frame_id=message.get("FrameId") or f"{camera['Id']}@{captured}",
+        camera=camera_id,
+        frame_id=frame_id[:128] if isinstance(frame_id, str) and frame_id else f"{camera_id}@{captured}",
         captured_at=captured,
-        faces=tuple(_face(face) for face in message.get("Faces", [])),
-        uploaded_key=(message.get("Source") or {}).get("Key", ""),
+        faces=tuple(kept),
+        uploaded_key=_text(source.get("Key"), 1024) or "",
+        faces_dropped=total - len(kept),
     )

@@ -1,16 +1,24 @@
 """The audience function's configuration and its three entry points, over injected clients.
 
-* ``frames``: the FIFO queue's batches (one message group per camera). Messages are handled in
-  order; after a failure the rest of the batch is reported failed too, so a camera's frames
-  are never taken in out of order (Powertools' FIFO processor).
+* ``frames``: the FIFO queue's batches (one message group per camera), in order. A message that
+  is not a usable frame (not JSON, wrong types, a bad camera id or capture time, captured far
+  ahead of its arrival) is skipped with a typed reason in the log and the ``FramesSkipped`` and
+  ``FramesSkipped.<reason>`` metrics: it can never fail anything. A frame whose processing raises
+  (DynamoDB or S3 failing) fails with the rest of its own camera's messages in the batch, which
+  return to the queue in order and are retried (after ``max_receive_count`` receives, the camera's
+  frame goes to the stage's DLQ and its later frames go on); other cameras' messages in the batch
+  succeed (Powertools' FIFO processor with ``skip_group_on_error``).
 * ``sweep``: a schedule (every minute) commits, ends and closes what time has settled on
-  cameras that went quiet, and lets their displays fall back when the audience left.
-* ``decision``: a function URL (IAM auth) ``GET /displays/<id>`` -> the display's current decision.
+  cameras that went quiet, and lets their displays fall back when the audience left; a camera
+  whose sweep fails is logged and counted (``SweepFailures``) and the others go on.
+* ``decision``: a function URL (IAM auth) ``GET /displays/<id>`` (percent-decoded) -> the display's
+  current decision.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +29,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agegender import METRICS_NAMESPACE
+from agegender.capture import camera_id_problem
 from audience import SERVICE_NAME
 from audience.camera import CameraSettings
 from audience.frames import NotAFrameError, parse_frame
@@ -40,6 +49,11 @@ VARIABLES = {
     "RULES_KEY": ("key of the rules document", DEFAULT_RULES_KEY),
     "DECISIONS_TOPIC_ARN": ("SNS topic of decision changes (attribute display_id); empty: none", ""),
     "AGE_GROUP_NAMES": ("the inference function's age-group names, comma-separated (rules may name only these)", None),
+    "MINOR_AGE_GROUPS": ("those of them that hold people under 18, comma-separated (never targeted)", None),
+    "MAX_CAPTURE_AHEAD_S": (
+        "a frame captured further than this after it arrived is skipped (a wrong clock)",
+        f"{_DEFAULTS.max_ahead_s:g}",
+    ),
     "REORDER_WINDOW_S": (
         "frames wait this long for earlier ones before they are committed",
         f"{_DEFAULTS.reorder_window_s:g}",
@@ -61,6 +75,7 @@ class AudienceSettings:
     rules_key: str
     decisions_topic_arn: str | None
     age_groups: tuple[str, ...]
+    minor_age_groups: tuple[str, ...]
     camera: CameraSettings
     service_name: str
     metrics_namespace: str
@@ -76,13 +91,13 @@ class AudienceSettings:
                 problems.append(f"{name} is required ({VARIABLES[name][0]})")
             return value
 
-        def seconds(name: str) -> float:
+        def seconds(name: str, most: float = 600) -> float:
             try:
                 value = float(get(name))
             except ValueError:
                 value = -1.0
-            if not 0 < value <= 600:
-                problems.append(f"{name} must be seconds between 0 and 600")
+            if not 0 < value <= most:
+                problems.append(f"{name} must be seconds between 0 and {most:g}")
                 return float(VARIABLES[name][1] or 1)
             return value
 
@@ -93,9 +108,11 @@ class AudienceSettings:
             rules_key=get("RULES_KEY"),
             decisions_topic_arn=get("DECISIONS_TOPIC_ARN") or None,
             age_groups=tuple(n.strip() for n in get("AGE_GROUP_NAMES").split(",") if n.strip()),
+            minor_age_groups=tuple(n.strip() for n in get("MINOR_AGE_GROUPS").split(",") if n.strip()),
             camera=CameraSettings(
                 reorder_window_s=seconds("REORDER_WINDOW_S"),
                 presence_s=seconds("PRESENCE_S"),
+                max_ahead_s=seconds("MAX_CAPTURE_AHEAD_S", 86_400),
                 tracker=TrackerSettings(max_gap_s=seconds("TRACK_MAX_GAP_S")),
             ),
             service_name=get("POWERTOOLS_SERVICE_NAME"),
@@ -109,37 +126,48 @@ class AudienceSettings:
 def build_stage(settings: AudienceSettings, *, s3: Any, dynamodb: Any, sns: Any | None) -> AudienceStage:
     """The stage wired to the given clients."""
     publisher = DecisionPublisher(sns, settings.decisions_topic_arn) if settings.decisions_topic_arn else None
-    return AudienceStage(
-        StateStore(dynamodb, settings.table),
-        RecordWriter(s3, settings.results_bucket),
-        RulesSource(s3, settings.rules_bucket, settings.rules_key, age_groups=settings.age_groups),
-        publisher,
-        settings.camera,
+    store = StateStore(dynamodb, settings.table)
+    rules = RulesSource(
+        s3,
+        settings.rules_bucket,
+        settings.rules_key,
+        store=store,
+        age_groups=settings.age_groups,
+        minor_groups=settings.minor_age_groups,
     )
+    return AudienceStage(store, RecordWriter(s3, settings.results_bucket), rules, publisher, settings.camera)
 
 
 def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[str, Handler]:
     """``frames``, ``sweep`` and ``decision`` handlers around one stage."""
     logger = Logger(service=settings.service_name)
     metrics = Metrics(namespace=settings.metrics_namespace, service=settings.service_name)
-    batch = SqsFifoPartialProcessor()
+    batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+    def count(name: str, value: float = 1) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     def record_handler(record: SQSRecord) -> None:
         try:
             frame = parse_frame(record.body)
+            outcome = stage.handle_frame(frame)
         except NotAFrameError as exc:
-            logger.info("not a usable frame; skipped", extra={"reason": str(exc)})
-            metrics.add_metric(name="FramesSkipped", unit=MetricUnit.Count, value=1)
+            logger.warning("message skipped", extra={"reason": exc.reason, "detail": str(exc)[:300],
+                                                     "message_id": record.message_id})  # fmt: skip
+            count("FramesSkipped")
+            count(f"FramesSkipped.{exc.reason}")
             return
-        outcome = stage.handle_frame(frame)
         for name, value in (
             ("Frames", 1),
             ("FramesDuplicate", outcome.duplicate),
             ("FramesLate", outcome.late),
+            ("FacesLeftOut", frame.faces_dropped),
             ("TracksFinished", outcome.tracks_finished),
             ("DecisionChanges", len(outcome.decisions)),
         ):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=int(value))
+            count(name, int(value))
+        if outcome.rules_status != "ok":
+            count("RulesInvalid" if outcome.rules_status == "invalid-kept" else "RulesUnavailable")
         logger.info(
             "frame taken in",
             extra={
@@ -147,6 +175,7 @@ def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[st
                 "frame_id": frame.frame_id,
                 "duplicate": outcome.duplicate,
                 "late": outcome.late,
+                "rules": outcome.rules_status,
                 "decisions": [d.to_dict() for d in outcome.decisions],
             },
         )
@@ -163,9 +192,13 @@ def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[st
     def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
         outcomes = stage.sweep()
         finished = sum(o.tracks_finished for o in outcomes)
-        metrics.add_metric(name="TracksFinished", unit=MetricUnit.Count, value=finished)
-        logger.info("sweep", extra={"cameras": len(outcomes), "tracks_finished": finished})
-        return {"cameras": len(outcomes), "tracks_finished": finished}
+        failed = [o.camera for o in outcomes if o.failed]
+        count("TracksFinished", finished)
+        count("SweepFailures", len(failed))
+        if any(o.rules_status != "ok" for o in outcomes):
+            count("RulesUnavailable")
+        logger.info("sweep", extra={"cameras": len(outcomes), "tracks_finished": finished, "failed": failed[:20]})
+        return {"cameras": len(outcomes), "tracks_finished": finished, "failed": len(failed)}
 
     def decision(event: dict[str, Any], context: Any) -> dict[str, Any]:
         method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
@@ -174,9 +207,12 @@ def create_handlers(stage: AudienceStage, settings: AudienceSettings) -> dict[st
             return _response(405, {"message": "only GET"})
         if len(parts) != 2 or parts[0] != "displays":
             return _response(404, {"message": "use GET /displays/<display id>"})
-        current = stage.current_decision(parts[1])
+        display = urllib.parse.unquote(parts[1])
+        if camera_id_problem(display):
+            return _response(404, {"message": "no such display: ids are 1-128 letters, digits, '.', '_' or '-'"})
+        current = stage.current_decision(display)
         if current is None:
-            return _response(404, {"message": f"no decision for display {parts[1]!r} yet"})
+            return _response(404, {"message": f"no decision for display {display!r} yet"})
         return _response(200, current)
 
     return {"frames": frames, "sweep": sweep, "decision": decision}

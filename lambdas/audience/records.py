@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from agegender.capture import camera_id_problem
 from audience.tracker import Track
 
 AUDIENCE_PREFIX = "audience/"
@@ -25,6 +26,8 @@ def _iso(epoch: float) -> str:
 
 
 def _partition(camera: str, epoch: float) -> str:
+    if problem := camera_id_problem(camera):  # frames are checked on arrival; a record never leaves its partition
+        raise ValueError(f"camera {camera[:80]!r}: {problem}")
     return f"{AUDIENCE_PREFIX}camera={camera}/date={datetime.fromtimestamp(epoch, UTC):%Y-%m-%d}/"
 
 
@@ -71,5 +74,5 @@ class RecordWriter:
 
     def write(self, key: str, record: dict[str, Any]) -> None:
         """One record as one JSON line (an overwrite of the same record is harmless)."""
-        body = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        body = (json.dumps(record, ensure_ascii=False, sort_keys=True, allow_nan=False) + "\n").encode()
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")

@@ -21,19 +21,28 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from audience.camera import CameraSettings, CameraState, Changes
-from audience.frames import Frame
+from audience.frames import Frame, NotAFrameError
 from audience.records import RecordWriter, minute_record, track_record
 from audience.rules import Decision, InvalidRulesError, Rules, decide, parse_rules
-from audience.store import CAMERA, DISPLAY, StaleStateError, StateStore
+from audience.store import CAMERA, DISPLAY, LAST_RULES, StaleStateError, StateStore
 from audience.tracker import Track
 
 log = logging.getLogger(__name__)
 #: Reads and writes of one camera before a conflict is reported as a failure (the queue retries).
 ATTEMPTS = 5
+#: Messages one SNS PublishBatch call may carry.
+PUBLISH_BATCH = 10
 
 
 class RulesSource:
-    """The rules document in S3, re-read at most every ``ttl_s`` seconds; a broken edit keeps the last good one."""
+    """The rules document in S3, re-read at most every ``ttl_s`` seconds.
+
+    A broken edit keeps the last good version in memory. When there is no usable document (missing,
+    unreadable, not UTF-8, invalid at a cold start), the displays last known fall back to the last
+    known default at once, from the version, default and displays kept in the state table whenever a
+    valid version loads: a display never keeps a targeted creative because its rules went away.
+    ``status`` says which case the last read was (``ok``, ``invalid-kept``, or why rules are unavailable).
+    """
 
     def __init__(
         self,
@@ -41,37 +50,66 @@ class RulesSource:
         bucket: str,
         key: str,
         *,
+        store: StateStore | None = None,
         age_groups: tuple[str, ...] | None = None,
+        minor_groups: tuple[str, ...] = (),
         ttl_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.s3, self.bucket, self.key = s3, bucket, key
-        self.age_groups, self.ttl_s, self.clock = age_groups, ttl_s, clock
+        self.s3, self.bucket, self.key, self.store = s3, bucket, key, store
+        self.age_groups, self.minor_groups, self.ttl_s, self.clock = age_groups, minor_groups, ttl_s, clock
         self._rules: Rules | None = None
+        self._fallback: Rules | None = None
         self._etag: str | None = None
         self._checked = -float("inf")
+        self.status = "ok"
 
     def get(self) -> Rules | None:
-        """The current rules (None: no document yet, so no display gets decisions)."""
+        """The current rules, a fallback to the last known default, or None when no rules were ever known."""
         if self.clock() - self._checked < self.ttl_s:
-            return self._rules
+            return self._current()
         self._checked = self.clock()
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=self.key)
-            if head.get("ETag") == self._etag:
-                return self._rules
+            if head.get("ETag") == self._etag and self._rules is not None:
+                return self._current()
             body = self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
-            self._rules, self._etag = parse_rules(body.decode("utf-8"), self.age_groups), head.get("ETag")
-            log.info("rules version %s loaded from s3://%s/%s", self._rules.version, self.bucket, self.key)
+            rules = parse_rules(body, self.age_groups, self.minor_groups)
         except InvalidRulesError:
-            log.exception(
-                "the rules document is invalid; keeping version %s", self._rules.version if self._rules else None
-            )
+            log.exception("the rules document is invalid")
+            self.status = "invalid-kept" if self._rules is not None else "invalid"
+            return self._current() if self._rules is not None else self._fall_back()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-                raise
-            self._rules = None
-        return self._rules
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied"):
+                raise  # throttling, 5xx: the frame is retried
+            log.error("the rules document s3://%s/%s is %s", self.bucket, self.key, code)
+            self._rules, self._etag = None, None
+            self.status = "missing" if code in ("404", "NoSuchKey", "NotFound") else "unreadable"
+            return self._fall_back()
+        if self._rules is None or rules.version != self._rules.version:
+            log.info("rules version %s loaded from s3://%s/%s", rules.version, self.bucket, self.key)
+            self._remember(rules)
+        self._rules, self._fallback, self._etag, self.status = rules, None, head.get("ETag"), "ok"
+        return rules
+
+    def _current(self) -> Rules | None:
+        return self._rules if self._rules is not None else self._fallback
+
+    def _fall_back(self) -> Rules | None:
+        last = self.store.load(LAST_RULES)[0] if self.store is not None else None
+        self._fallback = Rules.fallback(last, self.status) if last else None
+        return self._fallback
+
+    def _remember(self, rules: Rules) -> None:
+        if self.store is None:
+            return
+        body, version = self.store.load(LAST_RULES)
+        if body != rules.last_known():
+            try:
+                self.store.save(LAST_RULES, rules.last_known(), version)
+            except StaleStateError:
+                log.info("another function kept rules version %s first", rules.version)
 
 
 @dataclass
@@ -84,6 +122,8 @@ class FrameOutcome:
     tracks_finished: int = 0
     minutes_closed: int = 0
     decisions: list[Decision] = field(default_factory=list)  # the ones that changed
+    rules_status: str = "ok"  # RulesSource.status when the decisions were made
+    failed: bool = False  # a sweep of this camera raised (logged; the other cameras went on)
 
 
 class DecisionPublisher:
@@ -92,12 +132,21 @@ class DecisionPublisher:
     def __init__(self, sns: Any, topic_arn: str) -> None:
         self.sns, self.topic_arn = sns, topic_arn
 
-    def publish(self, decision: Decision, cause: dict[str, Any]) -> None:
-        self.sns.publish(
-            TopicArn=self.topic_arn,
-            Message=json.dumps({**decision.to_dict(), "Cause": cause, "DecidedAt": round(time.time(), 3)}),
-            MessageAttributes={"display_id": {"DataType": "String", "StringValue": decision.display}},
-        )
+    def publish_many(self, decisions: list[Decision], cause: dict[str, Any]) -> None:
+        """Each decision as its own message, ten to a PublishBatch call; raises if any was not accepted."""
+        decided = round(time.time(), 3)
+        for start in range(0, len(decisions), PUBLISH_BATCH):
+            entries = [
+                {
+                    "Id": str(i),
+                    "Message": json.dumps({**d.to_dict(), "Cause": cause, "DecidedAt": decided}, allow_nan=False),
+                    "MessageAttributes": {"display_id": {"DataType": "String", "StringValue": d.display}},
+                }
+                for i, d in enumerate(decisions[start : start + PUBLISH_BATCH])
+            ]
+            failed = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries).get("Failed")
+            if failed:
+                raise RuntimeError(f"decisions not published: {failed[:3]}")
 
 
 class AudienceStage:
@@ -115,8 +164,14 @@ class AudienceStage:
         self.settings = settings or CameraSettings()
 
     def handle_frame(self, frame: Frame, arrived: float | None = None) -> FrameOutcome:
-        """Take one frame in (idempotent), write its records, update its displays' decisions."""
+        """Take one frame in (idempotent), write its records, update its displays' decisions.
+
+        Raises ``NotAFrameError`` (``CaptureTimeAhead``) for a frame captured more than ``max_ahead_s`` after
+        it arrived: a wrong clock must not hold the camera's later frames back as late.
+        """
         arrived = time.time() if arrived is None else arrived
+        if frame.captured_at > arrived + self.settings.max_ahead_s:
+            raise NotAFrameError("CaptureTimeAhead", f"captured {frame.captured_at - arrived:.0f} s after it arrived")
         state, changes = self._update(frame.camera, lambda s: s.add(frame, arrived))
         outcome = FrameOutcome(
             frame.camera, changes.duplicate, changes.late, len(changes.finished), len(changes.minutes)
@@ -128,17 +183,28 @@ class AudienceStage:
             "UploadedKey": frame.uploaded_key,
         }
         outcome.decisions = self._decide_for(state, None, cause)
+        outcome.rules_status = self.rules.status
         return outcome
 
     def sweep(self, now: float | None = None) -> list[FrameOutcome]:
-        """Settle every quiet camera (``CameraState.sweep``) and refresh its displays (nobody is present)."""
+        """Settle every quiet camera (``CameraState.sweep``) and refresh its displays (nobody is present).
+
+        Each camera on its own: one whose sweep raises is logged and marked ``failed``, and the others go on.
+        """
         now = time.time() if now is None else now
         outcomes = []
         for item_id in self.store.ids(CAMERA):
             camera = item_id.removeprefix(CAMERA)
-            state, changes = self._update(camera, lambda s: s.sweep(now))
-            outcome = FrameOutcome(camera, tracks_finished=len(changes.finished), minutes_closed=len(changes.minutes))
-            outcome.decisions = self._decide_for(state, now, {"Camera": camera, "Sweep": now})
+            try:
+                state, changes = self._update(camera, lambda s: s.sweep(now))
+                outcome = FrameOutcome(
+                    camera, tracks_finished=len(changes.finished), minutes_closed=len(changes.minutes)
+                )
+                outcome.decisions = self._decide_for(state, now, {"Camera": camera, "Sweep": now})
+                outcome.rules_status = self.rules.status
+            except Exception:
+                log.exception("the sweep of camera %r failed; the other cameras go on", camera[:200])
+                outcome = FrameOutcome(camera, failed=True)
             outcomes.append(outcome)
         return outcomes
 
@@ -151,62 +217,75 @@ class AudienceStage:
                 self.writer.write(*track_record(camera, track))
             for tally in changes.minutes:
                 self.writer.write(*minute_record(tally))
-            if changes.duplicate or changes.late:
+            if changes.duplicate:
                 return state, changes
             try:
-                self.store.save(CAMERA + camera, state.to_dict(), version)
+                self.store.save(CAMERA + camera, state.to_dict(), version)  # a late frame saves its count
                 return state, changes
             except StaleStateError:
                 log.info("camera %s changed under us; reading it again", camera)
         raise StaleStateError(f"camera {camera}: {ATTEMPTS} conflicting writes in a row")
 
-    def present(self, camera: str, state: CameraState | None, now: float | None) -> tuple[list[Track], float]:
-        """A camera's present tracks and its capture-time clock (its stored state unless ``state`` is given).
+    def present(self, state: CameraState, now: float | None) -> tuple[list[Track], float, bool]:
+        """A camera's present tracks, its capture-time clock and whether it was crowded.
 
         With a clock time ``now`` (a sweep), a quiet camera has nobody present, and its capture-time
         clock is its newest frame's time plus the time since that frame arrived.
         """
-        if state is None:
-            body, _ = self.store.load(CAMERA + camera)
-            if not body:
-                return [], -float("inf")
-            state = CameraState.from_dict(body, self.settings)
-        tracks, newest = state.live_tracks()
+        tracks, newest, crowded = state.live_tracks()
         if now is not None:
             newest += max(0.0, now - state.last_arrival)
             if state.quiet(now):
-                tracks = []
-        return tracks, newest
+                tracks, crowded = [], False
+        return tracks, newest, crowded
 
     def _decide_for(self, state: CameraState, now: float | None, cause: dict[str, Any]) -> list[Decision]:
+        """Decide for the displays this camera watches for: one read of all their items, one look at each
+        camera they watch, and a write and a publish only where a decision changed.
+        """
         rules = self.rules.get()
         if rules is None:
             return []
-        changed = []
-        for display in rules.displays_of(state.camera):
-            for _ in range(ATTEMPTS):
-                present: list[Track] = []
-                newest = -float("inf")
-                for camera in rules.displays[display]:
-                    tracks, latest = self.present(camera, state if camera == state.camera else None, now)
-                    present += tracks
-                    newest = max(newest, latest)
-                moment = newest
-                body, version = self.store.load(DISPLAY + display)
+        displays = rules.displays_of(state.camera)
+        if not displays:
+            return []
+        others = sorted({c for d in displays for c in rules.displays[d]} - {state.camera})
+        looks = {state.camera: self.present(state, now)}
+        for item_id, (body, _) in self.store.load_many([CAMERA + c for c in others]).items():
+            other = CameraState.from_dict(body, self.settings) if body else None
+            looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else ([], -float("inf"), False)
+        audiences: dict[str, tuple[list[Track], float, bool]] = {}
+        for display in displays:
+            present: list[Track] = []
+            newest, crowded = -float("inf"), False
+            for camera in rules.displays[display]:
+                tracks, latest, camera_crowded = looks[camera]
+                present += tracks
+                newest, crowded = max(newest, latest), crowded or camera_crowded
+            audiences[display] = (present, newest, crowded)
+        changed: list[Decision] = []
+        pending = displays
+        for _ in range(ATTEMPTS):
+            stored = self.store.load_many([DISPLAY + d for d in pending])
+            writes, announced = [], []
+            for display in pending:
+                body, version = stored[DISPLAY + display]
                 current = Decision.from_dict(body) if body else None
-                decision = decide(display, present, rules, current, moment)
+                present, newest, crowded = audiences[display]
+                decision = decide(display, present, rules, current, newest, crowded=crowded)
                 if current is not None and decision == current:
-                    break
-                if (current is None or decision.creative != current.creative) and self.publisher is not None:
-                    self.publisher.publish(decision, cause)  # before storing: a failure here is retried
-                try:
-                    self.store.save(DISPLAY + display, decision.to_dict(), version)
-                except StaleStateError:
                     continue
+                writes.append((DISPLAY + display, decision.to_dict(), version))
                 if current is None or decision.creative != current.creative:
-                    changed.append(decision)
-                break
-        return changed
+                    announced.append(decision)
+            if announced and self.publisher is not None:
+                self.publisher.publish_many(announced, cause)  # before storing: a failure here is retried
+            stale = set(self.store.save_many(writes))
+            changed += [d for d in announced if DISPLAY + d.display not in stale]
+            pending = sorted(item_id.removeprefix(DISPLAY) for item_id in stale)
+            if not pending:
+                return changed
+        raise StaleStateError(f"displays {pending[:5]}: {ATTEMPTS} conflicting writes in a row")
 
     def current_decision(self, display: str) -> dict[str, Any] | None:
         """A display's stored decision (what its HTTP endpoint returns)."""

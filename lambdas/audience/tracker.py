@@ -53,6 +53,10 @@ class Track:
     age_sum: float = 0.0
     classified_frames: int = 0
     gender_frames: int = 0
+    #: The lowest ``AgeRange`` low end (else age) of any of its faces, for the minor guardrail.
+    youngest: float | None = None
+    #: Its latest face was classified with an age (an unknown age counts as a possible minor).
+    last_age_known: bool = False
 
     @property
     def dwell_s(self) -> float:
@@ -112,6 +116,9 @@ class Track:
         if face.classified and face.age is not None:
             self.age_sum += face.age
             self.classified_frames += 1
+            low = face.age if face.age_low is None else min(face.age, face.age_low)
+            self.youngest = low if self.youngest is None else min(self.youngest, low)
+        self.last_age_known = face.age_known
 
     def predicted_centre(self, when: float, settings: TrackerSettings) -> tuple[float, float]:
         """Where the face should be at ``when`` if it keeps its velocity."""

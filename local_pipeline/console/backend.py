@@ -98,7 +98,7 @@ class ConsoleBackend:
         store = StateStore(self.dynamodb, self.names.state_table)
         body, _ = store.load(CAMERA + camera)
         if body:
-            present, _ = CameraState.from_dict(body).live_tracks()
+            present, _, _ = CameraState.from_dict(body).live_tracks()
             tracks = [
                 {
                     "id": t.track_id,

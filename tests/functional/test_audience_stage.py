@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from audience.frames import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
 from tests.unit.test_audience_tracking import T0, face, frame
@@ -20,6 +21,7 @@ ENV = {
     "RULES_KEY": "config/display-rules.json",
     "REORDER_WINDOW_S": "2",
     "AGE_GROUP_NAMES": "child,teen,adult,senior",
+    "MINOR_AGE_GROUPS": "child,teen",
 }
 
 
@@ -162,3 +164,141 @@ def test_a_broken_rules_edit_keeps_the_last_good_version(aws):
 def test_settings_name_every_problem():
     with pytest.raises(ValueError, match=r"STATE_TABLE is required.*REORDER_WINDOW_S"):
         AudienceSettings.from_env({"RESULTS_BUCKET": "r", "RULES_BUCKET": "r", "REORDER_WINDOW_S": "-1"})
+
+
+def _fifo_record(i: int, body: str, group: str) -> dict:
+    return {
+        "messageId": str(i),
+        "receiptHandle": "r",
+        "body": body,
+        "messageAttributes": {},
+        "attributes": {"MessageGroupId": group},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:::q",
+        "awsRegion": REGION,
+    }
+
+
+def _summary(camera: str, second: int, age: float = 30.0) -> str:
+    moment = f"2026-11-27T12:00:{second:02d}Z"
+    face = {"BoundingBox": {"Left": 0.4, "Top": 0.3, "Width": 0.1, "Height": 0.12}, "Classified": True,
+            "Gender": "Female", "GenderConfidence": 96.0, "Age": age, "AgeRange": {"Low": age - 5, "High": age + 5},
+            "AgeGroup": "adult" if age >= 20 else "child", "Attention": True}  # fmt: skip
+    return json.dumps({"FrameId": f"{camera}-{second}", "Camera": {"Id": camera, "CapturedAt": moment},
+                       "Source": {"Key": f"cameras/{camera}/{second}.jpg"}, "Faces": [face]})  # fmt: skip
+
+
+def test_the_rules_document_going_away_sets_the_default_at_once(aws):
+    stage, _ = stage_of(aws)
+    for t in range(3):
+        stage.handle_frame(frame(t, face(0.5), camera="door-2"))
+    assert stage.current_decision("lobby-1")["Creative"] == "new-season"
+    aws["s3"].delete_object(Bucket="results", Key=ENV["RULES_KEY"])  # e.g. a lifecycle rule expired it
+    stage.rules._checked = -1e18
+    outcome = stage.handle_frame(frame(3, face(0.5), camera="door-2"))
+    assert (outcome.rules_status, stage.current_decision("lobby-1")["Reason"]) == ("missing", "rules-unavailable")
+    assert stage.current_decision("lobby-1")["Creative"] == "house-ad"
+    # A fresh container (no rules in memory) with an unreadable document falls back the same way.
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(RULES_EXAMPLE).encode("utf-16"))
+    fresh, _ = stage_of(aws)
+    assert fresh.rules.get().unavailable == "invalid"
+    assert fresh.rules.get().default == "house-ad"
+
+
+def test_a_future_dated_frame_is_skipped_and_holds_nothing_back(aws):
+    stage, settings = stage_of(aws)
+    handlers = create_handlers(stage, settings)
+    future = _summary("skew-cam", 0).replace("2026-11-27T12:00:00Z", "2099-01-01T00:00:00Z")
+    later = [_summary("skew-cam", s) for s in range(1, 4)]
+    event = {"Records": [_fifo_record(i, b, "skew-cam") for i, b in enumerate([future, *later])]}
+    assert handlers["frames"](event, Context()) == {"batchItemFailures": []}
+    body, _ = stage.store.load("camera#skew-cam")
+    assert body["late_frames"] == 0
+    assert len(body["tracker"]["tracks"]) == 1
+
+
+def test_a_hostile_message_fails_nothing_and_a_failing_camera_only_its_own_frames(aws, monkeypatch):
+    stage, settings = stage_of(aws)
+    handlers = create_handlers(stage, settings)
+    real = stage.handle_frame
+
+    def broken_for_cam_b(frame, arrived=None):
+        if frame.camera == "cam-b":
+            raise RuntimeError("DynamoDB is down for this camera's item")
+        return real(frame, arrived)
+
+    monkeypatch.setattr(stage, "handle_frame", broken_for_cam_b)
+    bodies = [("door-2", _summary("door-2", 1)), ("x", "not json"), ("cam-b", _summary("cam-b", 1)),
+              ("door-2", _summary("door-2", 2)), ("cam-b", _summary("cam-b", 2)), ("y", '{"Camera": [1]}'),
+              ("door-2", _summary("door-2", 3))]  # fmt: skip
+    event = {"Records": [_fifo_record(i, body, group) for i, (group, body) in enumerate(bodies)]}
+    response = handlers["frames"](event, Context())
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["2", "4"]
+    body, _ = stage.store.load("camera#door-2")
+    assert len(body["pending"]) + len(body["recent_ids"]) == 3
+
+
+def test_one_cameras_failing_sweep_does_not_stop_the_others(aws):
+    stage, _ = stage_of(aws)
+    for camera in ("a-cam", "b-cam", "c-cam"):
+        stage.handle_frame(frame(0, face(0.5), camera=camera), arrived=T0)
+    body, version = stage.store.load("camera#a-cam")
+    stage.store.save("camera#a-cam", {**body, "tracker": "corrupt"}, version)
+    outcomes = {o.camera: o for o in stage.sweep(T0 + 120)}
+    assert outcomes["a-cam"].failed
+    assert not outcomes["b-cam"].failed
+    assert outcomes["c-cam"].tracks_finished == 1
+
+
+def test_state_stays_bounded_whatever_a_frame_holds(aws):
+    stage, _ = stage_of(aws)
+    crowd = [
+        {"BoundingBox": {"Left": (i % 100) / 100, "Top": (i // 100) / 100, "Width": 0.01, "Height": 0.012},
+         "Classified": True, "Age": 30.0, "AgeGroup": "adult", "Gender": "Male", "GenderConfidence": 99.0}
+        for i in range(1_000)
+    ]  # fmt: skip
+    for second in range(40):
+        message = json.loads(_summary("crowd", second))
+        message["Faces"] = crowd
+        message["FaceCount"] = 10_000
+        stage.handle_frame(parse_frame(json.dumps(message)), arrived=T0 + second)
+    item = aws["dynamodb"].get_item(TableName="state", Key={"Id": {"S": "camera#crowd"}})["Item"]
+    assert len(item["Body"]["S"]) < 200_000
+    assert stage.current_decision("lobby-1") is None  # no display watches this camera
+
+
+def test_late_frames_are_counted_in_the_saved_state(aws):
+    stage, _ = stage_of(aws)
+    for t in (0, 5, 10):
+        stage.handle_frame(frame(t, face(0.5), camera="door-2"))
+    assert stage.handle_frame(frame(1, face(0.5), camera="door-2")).late
+    assert stage.store.load("camera#door-2")[0]["late_frames"] == 1
+
+
+def test_the_decision_url_decodes_display_ids(aws):
+    stage, settings = stage_of(aws)
+    handlers = create_handlers(stage, settings)
+    stage.handle_frame(frame(0, face(0.5), camera="door-2"))
+    get = {"requestContext": {"http": {"method": "GET"}}}
+    assert handlers["decision"]({**get, "rawPath": "/displays/lobby%2D1"}, None)["statusCode"] == 200
+    assert handlers["decision"]({**get, "rawPath": "/displays/a%20b"}, None)["statusCode"] == 404
+
+
+def test_a_frames_work_does_not_grow_with_displays_of_other_cameras(aws):
+    doc = {**RULES_EXAMPLE, "Displays": {f"d-{i}": {"Cameras": [f"cam-{i}"]} for i in range(1000)}}
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+    stage, _ = stage_of(aws)
+    calls = []
+    real = aws["dynamodb"]._make_api_call
+
+    def counted(operation, params):
+        calls.append(operation)
+        return real(operation, params)
+
+    aws["dynamodb"]._make_api_call = counted
+    stage.handle_frame(frame(0, face(0.5), camera="cam-7"))
+    # Camera state read and written, last known rules read and kept, the one display read and written.
+    assert sorted(calls) == ["BatchGetItem", "GetItem", "GetItem", "PutItem", "PutItem", "PutItem"]
+    stored = aws["dynamodb"].scan(TableName="state")["Items"]
+    assert sorted(item["Id"]["S"] for item in stored if item["Id"]["S"].startswith("display#")) == ["display#d-7"]

@@ -44,7 +44,12 @@ def test_state_table_is_recoverable_and_encrypted(default_template):
 
 def test_the_stage_may_touch_only_its_state_records_rules_and_decisions(default_template):
     statements = {s.get("Sid"): s for s in _statements(default_template, "audience_handler.handler")}
-    assert set(statements["State"]["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan"}
+    assert set(statements["State"]["Action"]) == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Scan",
+    }
     assert statements["WriteRecords"]["Action"] == "s3:PutObject"
     assert statements["WriteRecords"]["Resource"]["Fn::Join"][1][-1] == "/audience/*"
     assert statements["ReadRules"]["Resource"]["Fn::Join"][1][-1] == "/config/display-rules.json"

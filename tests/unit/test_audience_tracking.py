@@ -117,7 +117,7 @@ def test_minutes_count_people_watchers_and_mix():
 def test_live_tracks_include_pending_frames():
     state = CameraState("door", CameraSettings(reorder_window_s=3.0))
     state.add(frame(0, face(0.5)))
-    tracks, newest = state.live_tracks()
+    tracks, newest, _ = state.live_tracks()
     assert len(tracks) == 1
     assert newest == T0
     assert not state.tracker.tracks  # nothing committed yet
