@@ -36,7 +36,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from audience.frames import MAX_FACES, NotAFrameError, parse_frame
+from agegender.frame_message import MAX_FACES, NotAFrameError, parse_frame
 from audience.rules import MINOR_AGE, RULES_EXAMPLE
 from bench import add_json_option, report
 
@@ -145,9 +145,13 @@ def bodies(draw: st.DrawFn) -> str:
         return draw(st.text(max_size=40))
     if kind == 13:
         return json.dumps(draw(st.one_of(st.lists(st.integers(), max_size=3), st.integers(), st.none())))
-    if kind == 2:
+    if kind == 14:
         return json.dumps(
-            {"TopicArn": "t", "Message": draw(st.one_of(st.text(max_size=20), summaries().map(json.dumps)))}
+            {
+                "Type": "Notification",
+                "TopicArn": "t",
+                "Message": draw(st.one_of(st.text(max_size=20), summaries().map(json.dumps))),
+            }
         )
     return json.dumps(draw(summaries()))
 

@@ -6,14 +6,12 @@ npx cdk deploy -c agegender='{"architecture": "x86_64", "alarm_email": "ops@exam
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import CONTEXT_KEY, PipelineConfig
 from infra.stacks.pipeline_stack import PipelineStack
-from layers.build import build_layer, check_size, stage_function
+from layers.build import LambdaPackages, build_packages
 
 STACK_NAME = "AgeGenderPipeline"
 
@@ -22,23 +20,17 @@ def build_app(
     app: App | None = None,
     *,
     config: PipelineConfig | None = None,
-    layer_dir: Path | None = None,
-    function_dir: Path | None = None,
+    packages: LambdaPackages | None = None,
 ) -> tuple[App, PipelineStack]:
     """The app with its one stack and the AwsSolutions checks; packages built (or reused) unless given."""
     app = app or App()
     config = config or PipelineConfig.from_context(app.node.try_get_context(CONTEXT_KEY))
-    if layer_dir is None or function_dir is None:
-        layer = build_layer(architecture=config.architecture, python_version=config.python_version)
-        function = stage_function()
-        check_size(layer, function)
-        layer_dir, function_dir = layer.path, function.path
+    packages = packages or build_packages(config.architecture, config.python_version)
     stack = PipelineStack(
         app,
         STACK_NAME,
         config=config,
-        layer_dir=layer_dir,
-        function_dir=function_dir,
+        packages=packages,
         env=Environment(account=app.node.try_get_context("account"), region=app.node.try_get_context("region")),
         description="Age and gender inference: S3 -> SNS -> SQS -> Lambda (TFLite) -> S3",
     )

@@ -5,9 +5,12 @@
 The layer is ``pip install --only-binary=:all: --platform ... --target`` of the runtime pins in
 ``pyproject.toml`` (core dependencies and the ``lambda`` extra, minus boto3, which the Lambda
 runtime provides) constrained by ``layers/constraints.txt``, then pruned of what Lambda never
-loads. The function folder holds ``inference_handler.py``, the ``agegender`` package and the shipped
-models. Both land in ``build/`` (``Code.from_asset`` zips them); the sizes are printed and the
-build fails when layer plus function exceed Lambda's 250 MB unzipped limit.
+loads. The inference function's folder holds ``inference_handler.py``, the ``agegender`` package and
+the shipped models. The audience functions get a folder of their own and no layer: their handler,
+the ``audience`` package, the few plain-Python ``agegender`` modules they read frames with, and
+Powertools, so they never load numpy, LiteRT or the models. All land in ``build/``
+(``Code.from_asset`` zips them); the sizes are printed and the build fails when the inference layer
+plus its function exceed Lambda's 250 MB unzipped limit.
 """
 
 from __future__ import annotations
@@ -40,9 +43,22 @@ PRUNE_DIR_NAMES = ("__pycache__", "tests")
 #: The function package: the handler, the core library and the models it loads (the classifier,
 #: its contract and the detector's fixed-shape files).
 FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/yunet_n_*.tflite")
-#: The entry points and packages the function folder holds (the inference and the audience functions share it).
-FUNCTION_HANDLERS = ("inference_handler.py", "audience_handler.py")
-FUNCTION_PACKAGES = ("agegender", "audience")
+#: The inference function's entry point and package.
+FUNCTION_HANDLERS = ("inference_handler.py",)
+FUNCTION_PACKAGES = ("agegender",)
+#: What the audience functions take of the runtime library: its plain-Python modules for frame messages.
+AUDIENCE_RUNTIME_MODULES = ("__init__.py", "capture.py", "events.py", "exceptions.py", "frame_message.py")
+#: Their dependencies the Lambda runtime lacks (pure Python): Powertools and what it needs beyond boto3.
+AUDIENCE_DEPENDENCIES = ("aws-lambda-powertools", "typing-extensions")
+
+
+@dataclass(frozen=True)
+class LambdaPackages:
+    """The folders the stack deploys: the inference layer and function, and the audience functions' code."""
+
+    layer_dir: Path
+    function_dir: Path
+    audience_dir: Path
 
 
 @dataclass(frozen=True)
@@ -106,8 +122,54 @@ def build_layer(*, architecture: str, python_version: str, out_dir: Path | None 
     return _report(out_dir, exclude=frozenset({stamp.name}))
 
 
+def _pins(names: tuple[str, ...]) -> list[str]:
+    """``name==version`` for each of ``names``, from pyproject's pins or, for transitive ones, the constraints."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    lines = [*project["dependencies"], *project["optional-dependencies"]["lambda"]]
+    lines += [line.strip() for line in CONSTRAINTS.read_text().splitlines() if "==" in line]
+    pins = {line.split("==")[0].lower(): line for line in lines}
+    return [pins[name] for name in names]
+
+
+def stage_audience_function(out_dir: Path | None = None) -> BuildReport:
+    """The audience functions' folder: handler, ``audience``, the frame-message modules of ``agegender`` and
+    Powertools (pip-installed once into ``build/audience-deps``, reused while the pins are the same).
+    """
+    out_dir = out_dir or BUILD_DIR / "audience-function"
+    requirements = _pins(AUDIENCE_DEPENDENCIES)
+    deps = BUILD_DIR / "audience-deps"
+    digest = hashlib.sha256(json.dumps(requirements).encode()).hexdigest()
+    stamp = deps / ".inputs.sha256"
+    if not (stamp.exists() and stamp.read_text() == digest):
+        shutil.rmtree(deps, ignore_errors=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile", "--only-binary=:all:",
+             "--target", str(deps), *requirements],
+            check=True,
+        )  # fmt: skip
+        prune(deps)
+        stamp.write_text(digest)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.copytree(deps, out_dir, ignore=shutil.ignore_patterns(stamp.name, "*.dist-info"))
+    lambdas = REPO_ROOT / "lambdas"
+    shutil.copyfile(lambdas / "audience_handler.py", out_dir / "audience_handler.py")
+    shutil.copytree(lambdas / "audience", out_dir / "audience", ignore=shutil.ignore_patterns("__pycache__"))
+    (out_dir / "agegender").mkdir()
+    for module in AUDIENCE_RUNTIME_MODULES:
+        shutil.copyfile(lambdas / "agegender" / module, out_dir / "agegender" / module)
+    return _report(out_dir)
+
+
+def build_packages(architecture: str, python_version: str) -> LambdaPackages:
+    """Every package the stack deploys, built (or reused) and size-checked."""
+    layer = build_layer(architecture=architecture, python_version=python_version)
+    function = stage_function()
+    check_size(layer, function)
+    return LambdaPackages(layer.path, function.path, stage_audience_function().path)
+
+
 def stage_function(out_dir: Path | None = None) -> BuildReport:
-    """Copy the handlers, the ``agegender`` and ``audience`` packages and the shipped models into one folder."""
+    """Copy the inference handler, the ``agegender`` package and the shipped models into one folder."""
     out_dir = out_dir or BUILD_DIR / "function"
     shutil.rmtree(out_dir, ignore_errors=True)
     (out_dir / "models").mkdir(parents=True)
@@ -157,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layer = build_layer(architecture=args.architecture, python_version=args.python_version)
     function = stage_function()
-    for label, report in (("layer", layer), ("function", function)):
+    audience = stage_audience_function()
+    for label, report in (("layer", layer), ("function", function), ("audience function", audience)):
         print(
             f"{label:8s} {report.path.relative_to(REPO_ROOT)}: {report.unzipped_bytes / 1e6:6.1f} MB unzipped, "
             f"{report.zipped_bytes / 1e6:6.1f} MB zipped"

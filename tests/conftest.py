@@ -65,7 +65,7 @@ def write_utkface_archive(path: Path, files: dict[str, bytes]) -> Path:
 
 
 #: Fixtures that download wheels from the package index (their tests are marked ``network``).
-NETWORK_FIXTURES = {"lambda_layer"}
+NETWORK_FIXTURES = {"lambda_layer", "audience_package"}
 TIERS = ("unit", "functional", "infra", "training")
 
 
@@ -127,3 +127,11 @@ def function_package(tmp_path_factory):
     from layers.build import stage_function
 
     return stage_function(tmp_path_factory.mktemp("function") / "function")
+
+
+@pytest.fixture(scope="session")
+def audience_package(tmp_path_factory):
+    """The audience functions' folder (handler, audience package, frame-message modules, Powertools) as deployed."""
+    from layers.build import stage_audience_function
+
+    return stage_audience_function(tmp_path_factory.mktemp("audience") / "audience-function")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -15,6 +14,7 @@ from infra.cdk_constructs.monitoring import Monitoring
 from infra.cdk_constructs.storage import Storage
 from infra.config import PipelineConfig
 from infra.nag import acknowledge
+from layers.build import LambdaPackages
 
 
 class PipelineStack(Stack):
@@ -26,8 +26,7 @@ class PipelineStack(Stack):
         construct_id: str,
         *,
         config: PipelineConfig,
-        layer_dir: Path,
-        function_dir: Path,
+        packages: LambdaPackages,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -38,8 +37,8 @@ class PipelineStack(Stack):
             self,
             "Inference",
             config=config,
-            layer_dir=layer_dir,
-            function_dir=function_dir,
+            layer_dir=packages.layer_dir,
+            function_dir=packages.function_dir,
             queue=self.messaging.queue,
             input_bucket=self.storage.input_bucket,
             results_bucket=self.storage.results_bucket,
@@ -52,8 +51,7 @@ class PipelineStack(Stack):
                 self,
                 "Audience",
                 config=config,
-                layer=self.inference.layer,
-                function_dir=function_dir,
+                code_dir=packages.audience_dir,
                 results_bucket=self.storage.results_bucket,
                 topic_key=self.messaging.key,
                 camera_topic=self.messaging.camera_topic,

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from agegender import decoding
+from agegender.appearance import describe
 from agegender.classifier import AgeGenderClassifier
 from agegender.detector import DEFAULT_MIN_SCORE, KEYPOINTS, YUNET_N, Detection, FaceDetector, same_face
 from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
@@ -44,6 +45,9 @@ class Analysis:
     image: dict[str, Any]
     faces: list[dict[str, Any]]
     captured_at: datetime | None = None  # from the image's EXIF, for a camera frame's ``Camera``
+    #: Per face, the colour histograms beside it (``agegender.appearance``): for the audience stage's frame
+    #: summary only, never written to the result.
+    appearance: list[list[int]] = field(default_factory=list)
 
 
 def fit_scale(size: tuple[int, int], canvas: tuple[int, int]) -> float:
@@ -145,7 +149,13 @@ class ImageAnalyzer:
             )
             for i, d in enumerate(detections)
         ]
-        return Analysis(_image_facts(decoded), faces, decoded.captured_at)
+        pixels = np.asarray(image)
+        width, height = image.size
+        appearance = [
+            describe(pixels, (d.box[0] * width, d.box[1] * height, d.width * width, (d.box[3] - d.box[1]) * height))
+            for d in detections
+        ]
+        return Analysis(_image_facts(decoded), faces, decoded.captured_at, appearance)
 
     def analyze_face_crop(self, data: bytes) -> Analysis:
         """Treat the whole image as one aligned face crop (``predict --no-detect``)."""

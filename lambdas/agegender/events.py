@@ -66,6 +66,16 @@ def _record(record: dict[str, Any]) -> S3ObjectRef:
         raise InvalidEventError(f"an S3 event record lacks {exc}") from exc
 
 
+def sns_payload(message: Any) -> Any:
+    """What an SNS envelope carries (``{"Type": "Notification", "Message": "<JSON>"}``, delivered when a
+    subscription is not raw), parsed; any other message as it is. Raises ``ValueError`` for a payload that is
+    not JSON. The one unwrapper: S3 events here and camera frames (``agegender.frame_message``) use it.
+    """
+    if isinstance(message, dict) and message.get("Type") == "Notification" and isinstance(message.get("Message"), str):
+        return json.loads(message["Message"])
+    return message
+
+
 def parse_message_body(body: str) -> list[S3ObjectRef]:
     """The objects created according to one SQS message body (empty for a TestEvent).
 
@@ -73,8 +83,10 @@ def parse_message_body(body: str) -> list[S3ObjectRef]:
         InvalidEventError: the body is not an S3 event notification, enveloped or raw.
     """
     message = _loads(body, "the message body")
-    if isinstance(message, dict) and message.get("Type") == "Notification" and "Message" in message:
-        message = _loads(message["Message"], "the SNS Message")
+    try:
+        message = sns_payload(message)
+    except ValueError as exc:
+        raise InvalidEventError(f"the SNS Message is not JSON: {exc}") from exc
     if not isinstance(message, dict):
         raise InvalidEventError("the message is not an S3 event notification")
     if message.get("Event") == "s3:TestEvent":

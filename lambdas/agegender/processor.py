@@ -109,12 +109,14 @@ class ObjectProcessor:
                   "Size": ref.size, "Sequencer": ref.sequencer}  # fmt: skip
         model = self.analyzer.model_info
         facts: dict[str, Any] = {}  # the object's metadata and upload time, once it is read
+        appearance: list[list[int]] | None = None  # for the audience stage's frame summary only
         try:
             data = self._read(ref, facts)
             timings["read"] = (time.perf_counter() - started) * 1000
             analysis = self._analyze(ref, data)
             timings["analyze"] = (time.perf_counter() - started) * 1000 - timings["read"]
             camera = self._camera(ref, facts, analysis.captured_at)
+            appearance = analysis.appearance
             document = result_document(
                 source=source, model=model, image=analysis.image, faces=analysis.faces, camera=camera
             )
@@ -139,12 +141,18 @@ class ObjectProcessor:
             Metadata={SEQUENCER_METADATA: ref.sequencer} if ref.sequencer else {},
         )
         timings["write"] = (time.perf_counter() - write_started) * 1000
-        publishers = [p for p in (self.publisher, self.frame_publisher) if p is not None]
-        if publishers:
+        if self.publisher or self.frame_publisher:
             publish_started = time.perf_counter()
-            summary = result_summary(document, source=ref, result_bucket=self.results_bucket, result_key=key)
-            for publisher in publishers:
-                publisher.publish(summary)
+            if self.publisher:
+                self.publisher.publish(
+                    result_summary(document, source=ref, result_bucket=self.results_bucket, result_key=key)
+                )
+            if self.frame_publisher:  # the one consumer of the appearance descriptors: the audience stage
+                self.frame_publisher.publish(
+                    result_summary(
+                        document, source=ref, result_bucket=self.results_bucket, result_key=key, appearance=appearance
+                    )
+                )
             timings["publish"] = (time.perf_counter() - publish_started) * 1000
         if self.delete_source and error_code not in ("AccessDenied", "InvalidS3Object"):  # nothing we may or can delete
             self._delete(ref)

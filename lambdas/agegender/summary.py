@@ -7,20 +7,21 @@ camera and how sure the classifier was. The summary carries those, the frame's `
 ``camera_id`` (from a ``cameras/<id>/...`` key) is also a message attribute, so a display's
 SNS subscription can filter on its own camera.
 
-Camera frames may also go to a FIFO topic (``FramePublisher``) with the camera as the message
-group and a deduplication id fixed by the result, so the audience stage sees each camera's
-frames one at a time and a redelivered upload's frame once.
+Camera frames may also go to a FIFO topic (``FramePublisher``) as ``agegender.frame_message``
+messages, with the camera as the message group and a deduplication id fixed by the upload's
+version, so the audience stage sees each camera's frames one at a time and a redelivered upload's
+frame once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 from agegender.capture import camera_id, camera_id_problem
 from agegender.events import S3ObjectRef
+from agegender.frame_message import frame_message
 
 
 def _face_summary(face: dict[str, Any]) -> dict[str, Any]:
@@ -47,11 +48,27 @@ def _height(face: dict[str, Any]) -> float:
     return -float(box.get("Height") or 0.0)
 
 
-def result_summary(document: dict[str, Any], *, source: S3ObjectRef, result_bucket: str, result_key: str) -> dict:
-    """Source, camera, face count, the largest faces (``_face_summary``), and the time, from one result document."""
+def result_summary(
+    document: dict[str, Any],
+    *,
+    source: S3ObjectRef,
+    result_bucket: str,
+    result_key: str,
+    appearance: list[list[int]] | None = None,
+) -> dict:
+    """Source, camera, face count, the largest faces (``_face_summary``), and the time, from one result document.
+
+    ``appearance``: each face's colour histograms (``agegender.appearance``), for the camera frames' summary
+    only; they link detections between frames and are never part of a result.
+    """
     details = document["FaceDetails"]
-    largest = sorted(details, key=_height)[:MAX_SUMMARY_FACES] if len(details) > MAX_SUMMARY_FACES else details
-    faces = [_face_summary(face) for face in largest]
+    order = sorted(range(len(details)), key=lambda i: _height(details[i]))[:MAX_SUMMARY_FACES]
+    if len(details) <= MAX_SUMMARY_FACES:
+        order = list(range(len(details)))
+    faces = [_face_summary(details[i]) for i in order]
+    if appearance is not None and len(appearance) == len(details):
+        for face, i in zip(faces, order, strict=True):
+            face["Appearance"] = appearance[i]
     error = document.get("Error")
     camera = camera_id(source.key)
     return {
@@ -94,14 +111,6 @@ class SummaryPublisher:
         )
 
 
-def frame_id(summary: dict[str, Any]) -> str:
-    """The id of the frame a summary describes: the same for every delivery of one upload's version."""
-    source = summary["Source"]
-    parts = (source.get(name) or "" for name in ("Bucket", "Key", "VersionId", "ETag", "Sequencer"))
-    key = "|".join(parts)
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
 class FramePublisher(SummaryPublisher):
     """Publishes camera frames' summaries to a FIFO topic: one message group per camera, deduplicated per frame."""
 
@@ -109,10 +118,10 @@ class FramePublisher(SummaryPublisher):
         """One FIFO message for a camera frame (other objects are not frames: nothing is sent)."""
         if not summary["CameraId"]:
             return
-        frame = frame_id(summary)
+        message = frame_message(summary)
         self.sns.publish(
             TopicArn=self.topic_arn,
-            Message=json.dumps({**summary, "FrameId": frame}, ensure_ascii=False),
+            Message=json.dumps(message, ensure_ascii=False, allow_nan=False),
             MessageGroupId=summary["CameraId"],
-            MessageDeduplicationId=frame,
+            MessageDeduplicationId=message["FrameId"],
         )

@@ -8,7 +8,7 @@ whose clock is off, or a backfill of old frames, is never cut short. A redeliver
 id) is ignored, and frames shuffled within the window give the same tracks and counts as frames
 in order. A frame older than
 everything committed arrived too late to be placed: it is dropped and counted. Decisions do
-not wait: ``live_tracks`` replays the pending frames on a copy of the committed tracks.
+not wait: ``live`` replays the pending frames on a copy of the committed tracks.
 
 Committed frames feed the per-minute tallies; a minute closes when committed time passes its
 end (or a sweep settles the camera). Finished tracks and closed minutes are the
@@ -23,17 +23,21 @@ tracks (more only add to its ``overflow`` count). Frames carry at most ``audienc
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from audience.frames import Face, Frame
+from agegender.frame_message import Face, Frame
 from audience.tracker import Track, Tracker, TrackerSettings, mix_key
 
 MINUTE_S = 60
 MAX_PENDING = 16
 MAX_TRACKS = 64
 MAX_MINUTE_TRACKS = 1000
+#: Gaps between frames remembered to learn a camera's rate; a gap this many times the usual one means a
+#: frame has not arrived (yet).
+INTERVALS_KEPT, MISSING_GAP_FACTOR = 8, 1.7
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,16 @@ class CameraSettings:
     #: A frame captured further than this after it arrived is a wrong clock: it is not taken in.
     max_ahead_s: float = 300.0
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Who is in front of a camera now, as far as its frames tell, and what they may not tell."""
+
+    tracks: list[Track]
+    newest: float  # capture time of the camera's newest frame
+    crowded: bool = False  # a frame within the presence window held more faces than the stage follows
+    frame_missing: bool = False  # a frame inside the reorder window has not arrived yet
 
 
 @dataclass
@@ -114,6 +128,9 @@ class CameraState:
         self.duplicate_frames = 0
         self.last_arrival = 0.0  # clock time the newest frame arrived
         self.crowded_at = -math.inf  # capture time of the newest committed frame with faces left out
+        self.intervals: list[float] = []  # the latest gaps between committed frames' capture times
+        self.latest_key = ""  # the upload key of the newest frame taken in (the console shows it)
+        self.latest_at = -math.inf
 
     # -- taking frames in ---------------------------------------------------------------------------
     def add(self, frame: Frame, arrived: float = 0.0) -> Changes:
@@ -127,6 +144,8 @@ class CameraState:
             return Changes(late=True)
         self.pending.append(frame)
         self.pending.sort(key=lambda f: (f.captured_at, f.frame_id))
+        if frame.captured_at >= self.latest_at:
+            self.latest_key, self.latest_at = frame.uploaded_key, frame.captured_at
         horizon = self.pending[-1].captured_at - self.settings.reorder_window_s
         if len(self.pending) > MAX_PENDING:
             horizon = max(horizon, self.pending[-MAX_PENDING - 1].captured_at)
@@ -141,8 +160,7 @@ class CameraState:
         if not self.quiet(now) or not (self.pending or self.tracker.tracks or self.minutes):
             return Changes()
         changes = self._commit_until(math.inf)
-        changes.finished += self.tracker.tracks
-        self.tracker.tracks = []
+        changes.finished += self.tracker.end_idle(math.inf)
         changes.minutes += self._close_minutes(math.inf)
         return changes
 
@@ -151,6 +169,8 @@ class CameraState:
         while self.pending and self.pending[0].captured_at <= horizon:
             frame = self.pending.pop(0)
             changes.minutes += self._close_minutes(frame.captured_at)
+            if math.isfinite(self.watermark):
+                self.intervals = [*self.intervals, frame.captured_at - self.watermark][-INTERVALS_KEPT:]
             seen, ended = self.tracker.step(frame)
             changes.finished += ended + self._end_beyond_cap()
             if frame.faces_dropped:
@@ -158,7 +178,8 @@ class CameraState:
             minute = int(frame.captured_at // MINUTE_S) * MINUTE_S
             tally = self.minutes.setdefault(minute, MinuteTally(float(minute)))
             for track in seen:
-                tally.add(track, track.last_attentive)
+                if track.frames >= self.settings.tracker.confirm_frames:  # a person, not a stray detection
+                    tally.add(track, track.last_attentive)
             self.watermark = frame.captured_at
             self.recent_ids = [*self.recent_ids, frame.frame_id][-self.settings.remembered_ids :]
         return changes
@@ -169,7 +190,7 @@ class CameraState:
             return []
         by_recency = sorted(self.tracker.tracks, key=lambda t: (-t.last_seen, t.track_id))
         self.tracker.tracks = [t for t in self.tracker.tracks if t in by_recency[:MAX_TRACKS]]
-        return by_recency[MAX_TRACKS:]
+        return [t for t in by_recency[MAX_TRACKS:] if t.frames >= self.settings.tracker.confirm_frames]
 
     def _close_minutes(self, now: float) -> list[dict[str, Any]]:
         """Records of the minutes that ended at or before ``now``, oldest first."""
@@ -177,9 +198,12 @@ class CameraState:
         return [self.minutes.pop(m).record(self.camera) for m in closed]
 
     # -- what a display needs -----------------------------------------------------------------------
-    def live_tracks(self) -> tuple[list[Track], float, bool]:
-        """The tracks present at the newest frame (pending frames replayed on a copy), its capture time, and
-        whether a frame within the presence window was crowded (held faces the stage left out).
+    def live(self) -> Presence:
+        """The tracks present at the newest frame (pending frames replayed on a copy), and what is unsure.
+
+        A frame counts as missing when two frames waiting in the reorder window (or the newest committed
+        one and the first waiting) lie further apart than ``MISSING_GAP_FACTOR`` times the camera's usual
+        interval: the frame between them may hold a child and is still on its way.
         """
         tracker = copy.deepcopy(self.tracker)
         crowded_at = self.crowded_at
@@ -189,7 +213,11 @@ class CameraState:
                 crowded_at = max(crowded_at, frame.captured_at)
         newest = tracker.latest
         present = [t for t in tracker.tracks if newest - t.last_seen <= self.settings.presence_s]
-        return present, newest, newest - crowded_at <= self.settings.presence_s
+        usual = sorted(self.intervals)[len(self.intervals) // 2] if len(self.intervals) >= 3 else None
+        times = [self.watermark, *(f.captured_at for f in self.pending)]
+        gaps = [b - a for a, b in itertools.pairwise(times) if math.isfinite(a)]
+        missing = usual is not None and any(gap > MISSING_GAP_FACTOR * usual for gap in gaps)
+        return Presence(present, newest, newest - crowded_at <= self.settings.presence_s, missing)
 
     # -- storage ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -206,6 +234,9 @@ class CameraState:
             "duplicate_frames": self.duplicate_frames,
             "last_arrival": self.last_arrival,
             "crowded_at": None if self.crowded_at == -math.inf else self.crowded_at,
+            "intervals": self.intervals,
+            "latest_key": self.latest_key,
+            "latest_at": None if self.latest_at == -math.inf else self.latest_at,
         }
 
     @classmethod
@@ -223,4 +254,7 @@ class CameraState:
         state.duplicate_frames = data.get("duplicate_frames", 0)
         state.last_arrival = data.get("last_arrival", 0.0)
         state.crowded_at = -math.inf if data.get("crowded_at") is None else data["crowded_at"]
+        state.intervals = list(data.get("intervals", []))
+        state.latest_key = data.get("latest_key", "")
+        state.latest_at = -math.inf if data.get("latest_at") is None else data["latest_at"]
         return state

@@ -30,9 +30,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from agegender import METRICS_NAMESPACE
 from agegender.capture import camera_id_problem
+from agegender.frame_message import NotAFrameError, parse_frame
 from audience import SERVICE_NAME
 from audience.camera import CameraSettings
-from audience.frames import NotAFrameError, parse_frame
 from audience.records import RecordWriter
 from audience.rules import DEFAULT_RULES_KEY
 from audience.stage import AudienceStage, DecisionPublisher, RulesSource

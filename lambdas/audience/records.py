@@ -47,6 +47,12 @@ def track_record(camera: str, track: Track) -> tuple[str, dict[str, Any]]:
         "gender": track.gender,
         "age": None if track.age is None else round(track.age, 1),
         "gender_confidence": round(track.gender_confidence, 1),
+        # Where: boxes [left, top, width, height] relative to the frame, as a result's BoundingBox, and the
+        # frames' keys, so a count can be checked against its frames. Never the appearance descriptor.
+        "first_box": track.first_box,
+        "last_box": track.last_box,
+        "first_frame": track.first_frame,
+        "last_frame": track.last_frame,
     }
     return f"{_partition(camera, track.first_seen)}track-{track.track_id}.json", record
 

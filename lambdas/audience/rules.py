@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agegender.capture import camera_id_problem
+from audience.camera import Presence
 from audience.tracker import Track
 
 #: Where the rules document lives in the results bucket unless configured otherwise.
@@ -36,6 +37,8 @@ DEFAULT_RULES_KEY = "config/display-rules.json"
 #: The apparent age below which a face counts as a minor; the margin (>= 0) adds safety, never removes it.
 MINOR_AGE = 18.0
 GENDERS = ("Female", "Male")
+#: Reasons for the default that act at once, whatever the hold.
+SAFETY_REASONS = ("minor-present", "frame-missing", "rules-unavailable")
 #: The largest rules document (a decision message carries its version; the last good one is kept in DynamoDB).
 MAX_RULES_BYTES = 262_144
 #: Longest Version, and longest rule name or creative id.
@@ -265,7 +268,7 @@ class Decision:
     display: str
     creative: str
     rule: str | None  # None: the default
-    reason: str  # "rule", "default", "minor-present", "held", "rules-unavailable"
+    reason: str  # "rule", "default", "held", or one of SAFETY_REASONS
     since: float  # capture time the creative started
     rules_version: str
     faces_present: int
@@ -315,12 +318,14 @@ def counted(track: Track, rules: Rules) -> bool:
     return track.classified_frames > 0 and track.last_attentive and track.gender_confidence >= rules.minimum_confidence
 
 
-def decide(
-    display: str, present: list[Track], rules: Rules, current: Decision | None, now: float, *, crowded: bool = False
-) -> Decision:
-    """The display's decision at capture time ``now`` given the tracks present in front of its cameras
-    (``crowded``: a present frame held more faces than the stage follows, so not everyone was seen).
+def decide(display: str, audience: Presence, rules: Rules, current: Decision | None) -> Decision:
+    """The display's decision at its cameras' newest capture time, given who is in front of them.
+
+    Not everyone may have been seen when a present frame held more faces than the stage follows
+    (``crowded``: a possible minor) or a frame inside the reorder window has not arrived
+    (``frame_missing``): then no targeted creative is chosen either.
     """
+    present, now = audience.tracks, audience.newest
     faces = [t for t in present if counted(t, rules)]
 
     def made(creative: str, rule: str | None, reason: str, since: float) -> Decision:
@@ -328,8 +333,10 @@ def decide(
 
     if rules.unavailable:
         creative, rule, reason = rules.default, None, "rules-unavailable"
-    elif crowded or any(appears_minor(t, rules) for t in present):
+    elif audience.crowded or any(appears_minor(t, rules) for t in present):
         creative, rule, reason = rules.default, None, "minor-present"
+    elif audience.frame_missing:
+        creative, rule, reason = rules.default, None, "frame-missing"
     else:
         chosen = next((r for r in rules.rules if r.matches(faces)), None)
         creative, rule, reason = (chosen.creative, chosen.name, "rule") if chosen else (rules.default, None, "default")
@@ -337,6 +344,6 @@ def decide(
         return made(creative, rule, reason, now)
     if creative == current.creative:
         return made(creative, rule, reason, current.since)
-    if now - current.since < rules.minimum_play_s and reason not in ("minor-present", "rules-unavailable"):
+    if now - current.since < rules.minimum_play_s and reason not in SAFETY_REASONS:
         return made(current.creative, current.rule, "held", current.since)
     return made(creative, rule, reason, now)

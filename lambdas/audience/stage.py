@@ -11,6 +11,7 @@ the camera state recognises the frame, and the decision, not yet stored, is publ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -20,12 +21,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from audience.camera import CameraSettings, CameraState, Changes
-from audience.frames import Frame, NotAFrameError
+from agegender.frame_message import Frame, NotAFrameError
+from audience.camera import CameraSettings, CameraState, Changes, Presence
 from audience.records import RecordWriter, minute_record, track_record
 from audience.rules import Decision, InvalidRulesError, Rules, decide, parse_rules
 from audience.store import CAMERA, DISPLAY, LAST_RULES, StaleStateError, StateStore
-from audience.tracker import Track
 
 log = logging.getLogger(__name__)
 #: Reads and writes of one camera before a conflict is reported as a failure (the queue retries).
@@ -226,18 +226,19 @@ class AudienceStage:
                 log.info("camera %s changed under us; reading it again", camera)
         raise StaleStateError(f"camera {camera}: {ATTEMPTS} conflicting writes in a row")
 
-    def present(self, state: CameraState, now: float | None) -> tuple[list[Track], float, bool]:
-        """A camera's present tracks, its capture-time clock and whether it was crowded.
+    def present(self, state: CameraState, now: float | None) -> Presence:
+        """Who is in front of a camera (``CameraState.live``).
 
         With a clock time ``now`` (a sweep), a quiet camera has nobody present, and its capture-time
         clock is its newest frame's time plus the time since that frame arrived.
         """
-        tracks, newest, crowded = state.live_tracks()
-        if now is not None:
-            newest += max(0.0, now - state.last_arrival)
-            if state.quiet(now):
-                tracks, crowded = [], False
-        return tracks, newest, crowded
+        presence = state.live()
+        if now is None:
+            return presence
+        newest = presence.newest + max(0.0, now - state.last_arrival)
+        if state.quiet(now):
+            return Presence([], newest)
+        return dataclasses.replace(presence, newest=newest)
 
     def _decide_for(self, state: CameraState, now: float | None, cause: dict[str, Any]) -> list[Decision]:
         """Decide for the displays this camera watches for: one read of all their items, one look at each
@@ -253,16 +254,16 @@ class AudienceStage:
         looks = {state.camera: self.present(state, now)}
         for item_id, (body, _) in self.store.load_many([CAMERA + c for c in others]).items():
             other = CameraState.from_dict(body, self.settings) if body else None
-            looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else ([], -float("inf"), False)
-        audiences: dict[str, tuple[list[Track], float, bool]] = {}
-        for display in displays:
-            present: list[Track] = []
-            newest, crowded = -float("inf"), False
-            for camera in rules.displays[display]:
-                tracks, latest, camera_crowded = looks[camera]
-                present += tracks
-                newest, crowded = max(newest, latest), crowded or camera_crowded
-            audiences[display] = (present, newest, crowded)
+            looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else Presence([], -float("inf"))
+        audiences = {
+            display: Presence(
+                [t for camera in rules.displays[display] for t in looks[camera].tracks],
+                max(looks[camera].newest for camera in rules.displays[display]),
+                any(looks[camera].crowded for camera in rules.displays[display]),
+                any(looks[camera].frame_missing for camera in rules.displays[display]),
+            )
+            for display in displays
+        }
         changed: list[Decision] = []
         pending = displays
         for _ in range(ATTEMPTS):
@@ -271,8 +272,7 @@ class AudienceStage:
             for display in pending:
                 body, version = stored[DISPLAY + display]
                 current = Decision.from_dict(body) if body else None
-                present, newest, crowded = audiences[display]
-                decision = decide(display, present, rules, current, newest, crowded=crowded)
+                decision = decide(display, audiences[display], rules, current)
                 if current is not None and decision == current:
                     continue
                 writes.append((DISPLAY + display, decision.to_dict(), version))

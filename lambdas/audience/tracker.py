@@ -1,17 +1,31 @@
-"""Linking one camera's faces from frame to frame into tracks, by position and size alone (no identity).
+"""Linking one camera's faces from frame to frame into tracks, at the 1-2 frames a second cameras upload.
 
-Each frame's faces are matched to the live tracks greedily, cheapest first. The cost of a
-pair is the distance from the track's predicted centre (last centre plus its velocity times
-the time since) to the face's centre, in face heights (a head turning narrows its box, not its
-height); a pair is allowed when that distance is within ``gate_heights`` plus
-``gate_heights_per_s`` per second since the track was last seen (twice that for a track seen
-once, whose velocity is not known yet) and the two heights differ by less than
-``max_size_ratio``. Unmatched faces start tracks; a track
-not seen for ``max_gap_s`` ends. Nothing about a face's appearance is used or kept.
+At that rate a walker moves several face heights between frames, people stop, start, turn their
+heads and pass each other, so each frame is one minimum-cost assignment (``audience.assignment``)
+of all live tracks to all faces, not a greedy nearest match:
 
-A track keeps: first and last seen, frames, attention time (an interval between two frames
-counts fully when the face was attentive in both, half when in one), and its votes: gender
-weighted by the classifier's confidence, age group by count, the mean age estimate.
+- **Motion, standing or walking.** A pair's motion cost is the smaller of two hypotheses: the person
+  stood (the face is near its last position) or kept walking (near the last position plus the
+  observed velocity times the time since). Each is a distance in face heights over an uncertainty
+  that grows with the elapsed time, so jitter in capture times moves costs a little, never a gate.
+- **Gates in face heights per elapsed second**: nobody moves faster than ``max_speed`` face heights
+  a second, and a face's height changes by at most ``max_size_ratio`` (a head turned 60-70 degrees
+  shrinks its box to 0.6-0.75 of its size; the cost grows with the change).
+- **Appearance without identity.** Where both have it, the colour histograms of the hair and the
+  clothing next to the face (``Face.appearance``, computed by the inference function) add their
+  difference to the cost, and so do a confident disagreement in apparent gender and a large one in
+  apparent age. No face embedding is made or kept; the histograms live only in live tracks.
+- **Lost and found.** A track not seen in a frame stays for ``max_gap_s`` and is re-found from its
+  last observation (observation-centric, as OC-SORT does), so a face hidden behind a nearer walker
+  for a frame or two comes back to its track.
+- **Tentative, then confirmed.** A track counts as a person once it has ``confirm_frames`` faces; a
+  track that ends before that was a stray detection and is dropped (it still counts as present for
+  the minor guardrail while it lives).
+
+A track keeps: first and last seen, where (first and last box and frame), frames, attention time
+(an interval between two frames counts fully when the face was attentive in both, half when in
+one), and its votes: gender weighted by the classifier's confidence, age group by count, the mean
+age estimate, and for the guardrail the youngest age seen and whether its latest face had an age.
 """
 
 from __future__ import annotations
@@ -20,24 +34,44 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from audience.frames import Face, Frame
+from agegender.frame_message import Face, Frame
+from audience.assignment import assign
 
 
 @dataclass(frozen=True)
 class TrackerSettings:
-    """How faces are linked and when a track ends."""
+    """How faces are linked and when a track ends (distances in face heights, times in seconds)."""
 
-    max_gap_s: float = 3.0
+    #: A track not seen for longer than this ends (lost tracks are re-found within it).
+    max_gap_s: float = 4.0
+    #: Faster than anyone walks past a display: pairs needing more are not allowed.
+    max_speed: float = 6.0
+    #: Distance always allowed, whatever the time (box jitter, a head turning).
     gate_heights: float = 1.0
-    gate_heights_per_s: float = 0.5
-    max_size_ratio: float = 1.4
+    #: Box jitter, and how much a standing or walking person's position spreads per second.
+    position_sigma: float = 0.35
+    stand_sigma_per_s: float = 1.0
+    walk_sigma_per_s: float = 1.0
+    #: Largest ratio of two face heights in one track (a turned head's box shrinks to 0.6 of its size), and the
+    #: cost of a change of size per unit of its logarithm (a nearer face passing in front differs more).
+    max_size_ratio: float = 2.0
+    size_weight: float = 4.0
+    #: Cost of starting a track rather than pairing (pairs costing more are left apart).
+    new_track_cost: float = 4.5
+    #: Extra cost of a standing or walking person setting off at a new speed (less likely than going on).
+    start_cost: float = 0.5
+    #: Weight of the appearance difference (0-1) and of a confident gender or large age disagreement.
+    appearance_weight: float = 6.0
+    cue_weight: float = 2.0
+    #: Faces before a track counts as a person.
+    confirm_frames: int = 2
     #: Longest interval between two frames of a track that counts as watched or present time.
     max_interval_s: float = 2.0
 
 
 @dataclass
 class Track:
-    """One person's passage in front of one camera, as far as boxes can tell."""
+    """One person's passage in front of one camera, as far as boxes and colours can tell."""
 
     track_id: str
     first_seen: float
@@ -57,6 +91,13 @@ class Track:
     youngest: float | None = None
     #: Its latest face was classified with an age (an unknown age counts as a possible minor).
     last_age_known: bool = False
+    #: Where it was first and last seen: the face box [left, top, width, height] and the frame's key.
+    first_box: list[float] = field(default_factory=list)
+    last_box: list[float] = field(default_factory=list)
+    first_frame: str = ""
+    last_frame: str = ""
+    #: The running mean of its faces' colour histograms (live state only: never in a record).
+    appearance: list[float] = field(default_factory=list)
 
     @property
     def dwell_s(self) -> float:
@@ -92,20 +133,23 @@ class Track:
         """Looked at the camera at least once."""
         return self.attentive_frames > 0
 
-    def observe(self, face: Face, when: float, settings: TrackerSettings) -> None:
-        """Add a face seen at ``when`` (the track's last time or later)."""
-        interval = min(when - self.last_seen, settings.max_interval_s)
-        if interval > 0:
+    def observe(self, face: Face, when: float, key: str, settings: TrackerSettings) -> None:
+        """Add a face seen at ``when`` (the track's last time or later) in the frame ``key``."""
+        elapsed = when - self.last_seen
+        if elapsed > 0.2:  # velocity from observations only, lightly smoothed
             cx, cy = face.centre
-            self.velocity = [(cx - self.box[0]) / interval, (cy - self.box[1]) / interval]
+            observed = [(cx - self.box[0]) / elapsed, (cy - self.box[1]) / elapsed]
+            keep = 0.3 if self.frames > 1 else 0.0
+            self.velocity = [keep * v + (1 - keep) * o for v, o in zip(self.velocity, observed, strict=True)]
+        interval = min(max(0.0, elapsed), settings.max_interval_s)
         both = int(face.attentive) + int(self.last_attentive)
-        self.attention_s += max(0.0, interval) * both / 2
+        self.attention_s += interval * both / 2
         self.box = [*face.centre, face.width, face.height]
         self.last_seen = max(self.last_seen, when)
         self.frames += 1
-        self._vote(face)
+        self._vote(face, key)
 
-    def _vote(self, face: Face) -> None:
+    def _vote(self, face: Face, key: str) -> None:
         self.last_attentive = face.attentive
         self.attentive_frames += int(face.attentive)
         if face.classified and face.gender:
@@ -119,18 +163,21 @@ class Track:
             low = face.age if face.age_low is None else min(face.age, face.age_low)
             self.youngest = low if self.youngest is None else min(self.youngest, low)
         self.last_age_known = face.age_known
-
-    def predicted_centre(self, when: float, settings: TrackerSettings) -> tuple[float, float]:
-        """Where the face should be at ``when`` if it keeps its velocity."""
-        dt = min(max(0.0, when - self.last_seen), settings.max_interval_s)
-        return self.box[0] + self.velocity[0] * dt, self.box[1] + self.velocity[1] * dt
+        box = [round(v, 5) for v in (face.left, face.top, face.width, face.height)]
+        if not self.first_frame:
+            self.first_box, self.first_frame = box, key
+        self.last_box, self.last_frame = box, key
+        if face.appearance:
+            if len(self.appearance) == len(face.appearance):
+                self.appearance = [0.7 * a + 0.3 * b for a, b in zip(self.appearance, face.appearance, strict=True)]
+            else:
+                self.appearance = [float(v) for v in face.appearance]
 
     @classmethod
-    def start(cls, track_id: str, face: Face, when: float) -> Track:
+    def start(cls, track_id: str, face: Face, when: float, key: str) -> Track:
         """A new track from its first face."""
-        track = cls(track_id, when, when, [*face.centre, face.width, face.height], frames=0)
-        track.frames = 1
-        track._vote(face)
+        track = cls(track_id, when, when, [*face.centre, face.width, face.height])
+        track._vote(face, key)
         return track
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,20 +188,59 @@ class Track:
         return cls(**data)
 
 
-def _cost(track: Track, face: Face, when: float, settings: TrackerSettings) -> float | None:
-    """Distance in face heights from the track's prediction, or None where the pair is not allowed."""
+def _difference(a: list[float] | tuple[int, ...], b: list[float] | tuple[int, ...]) -> float:
+    """1 - histogram intersection of two descriptors (each region's bins sum to the same total), 0-1."""
+    total = sum(a) or 1.0
+    return 1.0 - sum(min(x, y) for x, y in zip(a, b, strict=True)) / total
+
+
+def pair_cost(track: Track, face: Face, when: float, settings: TrackerSettings, aspect: float = 16 / 9) -> float | None:
+    """What pairing ``face`` with ``track`` at ``when`` costs, or None where it is not allowed.
+
+    Boxes are ratios of the frame's width and height; ``aspect`` (width over height) turns a horizontal
+    distance into the same unit as a face's height.
+    """
     height = (track.box[3] + face.height) / 2
-    if height <= 0:
+    if height <= 0 or face.height <= 0 or track.box[3] <= 0:
         return None
-    ratio = max(track.box[3], face.height) / max(1e-9, min(track.box[3], face.height))
+    ratio = max(track.box[3], face.height) / min(track.box[3], face.height)
     if ratio > settings.max_size_ratio:
         return None
-    px, py = track.predicted_centre(when, settings)
+    elapsed = max(0.0, when - track.last_seen)
     cx, cy = face.centre
-    distance = math.hypot(cx - px, cy - py) / height
-    gap = max(0.0, when - track.last_seen)
-    gate = (settings.gate_heights + settings.gate_heights_per_s * gap) * (2.0 if track.frames == 1 else 1.0)
-    return distance if distance <= gate else None
+    stood = math.hypot((cx - track.box[0]) * aspect, cy - track.box[1]) / height
+    if stood > settings.gate_heights + settings.max_speed * elapsed:
+        return None
+    ahead = min(elapsed, settings.max_interval_s)
+    walked = math.hypot(
+        (cx - track.box[0] - track.velocity[0] * ahead) * aspect, cy - track.box[1] - track.velocity[1] * ahead
+    )
+    walked /= height
+    stand_sigma = settings.position_sigma + settings.stand_sigma_per_s * elapsed
+    walk_sigma = settings.position_sigma + settings.walk_sigma_per_s * elapsed
+    # Setting off (or, for a track of one face, walking at a speed not known yet): any speed up to max_speed.
+    start_sigma = settings.position_sigma + settings.max_speed / 2 * elapsed
+    start_prior = 0.0 if track.frames == 1 else settings.start_cost
+
+    def hypothesis(distance: float, sigma: float) -> float:
+        # Minus the log-likelihood, up to a constant: a wide spread (a long gap, an unknown speed) costs by
+        # itself, so a track lost for seconds takes a face only where nothing fits better.
+        return 0.5 * (distance / sigma) ** 2 + math.log(sigma / settings.position_sigma)
+
+    motion = min(
+        hypothesis(stood, stand_sigma),
+        hypothesis(walked, walk_sigma),
+        hypothesis(stood, start_sigma) + start_prior,
+    )
+    cost = motion + settings.size_weight * math.log(ratio)
+    if track.appearance and face.appearance and len(track.appearance) == len(face.appearance):
+        cost += settings.appearance_weight * _difference(track.appearance, face.appearance)
+    confident = face.gender_confidence >= 90 and track.gender_confidence >= 90
+    if face.classified and confident and face.gender and track.gender and face.gender != track.gender:
+        cost += settings.cue_weight
+    if face.classified and face.age is not None and track.age is not None and abs(face.age - track.age) > 20:
+        cost += settings.cue_weight
+    return cost
 
 
 @dataclass
@@ -169,29 +255,23 @@ class Tracker:
     last_assignment: dict[str, int] = field(default_factory=dict, compare=False)
 
     def step(self, frame: Frame) -> tuple[list[Track], list[Track]]:
-        """Take in the next frame (in capture order); returns (tracks seen in it, tracks that ended before it)."""
+        """Take in the next frame (in capture order); returns (tracks seen in it, confirmed tracks that ended)."""
         ended = self.end_idle(frame.captured_at)
-        pairs = sorted(
-            (cost, t, f)
-            for t, track in enumerate(self.tracks)
-            for f, face in enumerate(frame.faces)
-            if (cost := _cost(track, face, frame.captured_at, self.settings)) is not None
-        )
-        used_tracks: set[int] = set()
-        used_faces: set[int] = set()
+        costs = [
+            [pair_cost(t, f, frame.captured_at, self.settings, frame.aspect) for f in frame.faces] for t in self.tracks
+        ]
+        pairs = assign(costs, len(frame.faces), unpaired_row=0.0, unpaired_column=self.settings.new_track_cost)
         self.last_assignment = {}
-        for _, t, f in pairs:
-            if t in used_tracks or f in used_faces:
-                continue
-            self.tracks[t].observe(frame.faces[f], frame.captured_at, self.settings)
-            used_tracks.add(t)
-            used_faces.add(f)
+        seen = []
+        for t, f in pairs:
+            self.tracks[t].observe(frame.faces[f], frame.captured_at, frame.uploaded_key, self.settings)
             self.last_assignment[self.tracks[t].track_id] = f
-        seen = [self.tracks[t] for t in sorted(used_tracks)]
+            seen.append(self.tracks[t])
+        paired = {f for _, f in pairs}
         stamp = round(frame.captured_at * 1000)
         for f, face in enumerate(frame.faces):
-            if f not in used_faces:
-                track = Track.start(f"{self.camera}-{stamp}-{f}", face, frame.captured_at)
+            if f not in paired:
+                track = Track.start(f"{self.camera}-{stamp}-{f}", face, frame.captured_at, frame.uploaded_key)
                 self.tracks.append(track)
                 seen.append(track)
                 self.last_assignment[track.track_id] = f
@@ -199,10 +279,12 @@ class Tracker:
         return seen, ended
 
     def end_idle(self, now: float) -> list[Track]:
-        """End (remove and return) the tracks not seen for more than ``max_gap_s`` before ``now``."""
-        ended = [t for t in self.tracks if now - t.last_seen > self.settings.max_gap_s]
+        """End the tracks not seen for more than ``max_gap_s`` before ``now``; returns the confirmed ones
+        (a track of fewer faces than ``confirm_frames`` was a stray detection, not a person).
+        """
+        idle = [t for t in self.tracks if now - t.last_seen > self.settings.max_gap_s]
         self.tracks = [t for t in self.tracks if now - t.last_seen <= self.settings.max_gap_s]
-        return ended
+        return [t for t in idle if t.frames >= self.settings.confirm_frames]
 
     def to_dict(self) -> dict[str, Any]:
         return {"camera": self.camera, "latest": self.latest, "tracks": [t.to_dict() for t in self.tracks]}

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from audience.frames import parse_frame
+from agegender.frame_message import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
 from tests.unit.test_audience_tracking import T0, face, frame
@@ -242,7 +242,8 @@ def test_a_hostile_message_fails_nothing_and_a_failing_camera_only_its_own_frame
 def test_one_cameras_failing_sweep_does_not_stop_the_others(aws):
     stage, _ = stage_of(aws)
     for camera in ("a-cam", "b-cam", "c-cam"):
-        stage.handle_frame(frame(0, face(0.5), camera=camera), arrived=T0)
+        for t in (0, 1):
+            stage.handle_frame(frame(t, face(0.5), camera=camera), arrived=T0 + t)
     body, version = stage.store.load("camera#a-cam")
     stage.store.save("camera#a-cam", {**body, "tracker": "corrupt"}, version)
     outcomes = {o.camera: o for o in stage.sweep(T0 + 120)}

@@ -15,6 +15,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from infra.app import build_app  # noqa: E402
 from infra.config import PipelineConfig  # noqa: E402
+from layers.build import LambdaPackages  # noqa: E402
 from tests.conftest import REPO_ROOT  # noqa: E402
 
 #: Every optional feature on, to check the statements and resources they add.
@@ -31,19 +32,19 @@ ALL_OPTIONS = PipelineConfig(
 )
 
 
-def synthesize(config: PipelineConfig, packages: tuple[Path, Path], outdir: Path) -> dict:
+def synthesize(config: PipelineConfig, packages: LambdaPackages, outdir: Path) -> dict:
     """Synthesize the whole app (cdk-nag runs, and raises on any unacknowledged finding)."""
     # cdk.json's feature flags, as the CLI would pass them; the pipeline settings come from `config`.
     context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     app = aws_cdk.App(outdir=str(outdir), context={k: v for k, v in context.items() if k.startswith("@")})
-    app, stack = build_app(app, config=config, layer_dir=packages[0], function_dir=packages[1])
+    app, stack = build_app(app, config=config, packages=packages)
     assembly = app.synth()
     return json.loads(Path(assembly.get_stack_by_name(stack.stack_name).template_full_path).read_text())
 
 
 @pytest.fixture(scope="session")
-def packages(lambda_layer, function_package) -> tuple[Path, Path]:
-    return lambda_layer.path, function_package.path
+def packages(lambda_layer, function_package, audience_package) -> LambdaPackages:
+    return LambdaPackages(lambda_layer.path, function_package.path, audience_package.path)
 
 
 @pytest.fixture(scope="session")

@@ -97,3 +97,20 @@ def test_the_stage_can_be_left_out(packages, tmp_path):
     template.resource_count_is("AWS::SNS::Topic", 2)  # uploads and alarms
     inference = only(template, "AWS::Lambda::Function", {"Handler": INFERENCE_HANDLER})["Properties"]
     assert "CAMERA_TOPIC_ARN" not in inference["Environment"]["Variables"]
+
+
+def test_the_glue_table_has_a_column_for_every_record_field_and_no_appearance():
+    from agegender.frame_message import Face
+    from audience.records import minute_record, track_record
+    from audience.tracker import Track
+    from infra.cdk_constructs.audience import RECORD_COLUMNS
+
+    face = Face(0.1, 0.2, 0.1, 0.12, True, "Female", 95.0, 30.0, "adult", True, 24.0, (3,) * 24)
+    track = Track.start("door-1", face, 1_795_780_800.0, "cameras/door/a.jpg")
+    _, record = track_record("door", track)
+    _, minute = minute_record({"camera": "door", "minute": 1_795_780_800.0, "opportunities_to_see": 1, "watchers": 1,
+                               "mix": {}})  # fmt: skip
+    assert set(record) | set(minute) == set(RECORD_COLUMNS) | {"camera"}  # camera is the partition
+    assert record["first_box"] == [0.1, 0.2, 0.1, 0.12]
+    assert record["first_frame"] == record["last_frame"] == "cameras/door/a.jpg"
+    assert "appearance" not in record

@@ -101,3 +101,54 @@ def test_handler_runs_with_only_the_layer_and_the_lambda_runtime(lambda_layer, f
     assert result["faces"] == 0
     assert result["heavy"] == []
     assert all(str(venv) in p for p in result["paths"])  # no site-packages but the bare venv's own
+
+
+AUDIENCE_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import audience_handler
+    from agegender.frame_message import parse_frame
+    frame = parse_frame(open(sys.argv[1]).read())
+    answer = audience_handler.decision({"rawPath": "/displays/a%20b", "requestContext": {"http": {"method": "GET"}}},
+                                       None)
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("numpy", "PIL", "ai_edge_litert", "tflite_runtime"))
+    print("PROBE " + json.dumps({"camera": frame.camera, "status": answer["statusCode"], "heavy": heavy}))
+    """
+)
+
+
+def test_the_audience_functions_run_from_their_own_small_package(audience_package, tmp_path):
+    """Their folder and the Lambda runtime's boto3 are all they need: no layer, no numpy, no models."""
+    root = audience_package.path
+    assert (root / "audience_handler.py").exists()
+    assert (root / "aws_lambda_powertools").is_dir()
+    assert not (root / "models").exists()
+    assert not (root / "inference_handler.py").exists()
+    assert audience_package.unzipped_bytes < 20e6
+    runtime = tmp_path / "lambda-runtime"
+    boto3_pin = next(r for r in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["lambda"] if r.startswith("boto3=="))  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(runtime), boto3_pin],
+        check=True,
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(root), str(runtime)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "STATE_TABLE": "state",
+        "RESULTS_BUCKET": "results",
+        "RULES_BUCKET": "results",
+        "AGE_GROUP_NAMES": "child,teen,adult,senior",
+        "MINOR_AGE_GROUPS": "child,teen",
+    }
+    fixture = REPO_ROOT / "tests" / "data" / "frame_message.json"
+    probe = subprocess.run(
+        [sys.executable, "-S", "-c", AUDIENCE_PROBE, str(fixture)], env=env, capture_output=True, text=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    (line,) = [x for x in probe.stdout.splitlines() if x.startswith("PROBE ")]
+    assert json.loads(line[len("PROBE ") :]) == {"camera": "lobby", "status": 404, "heavy": []}
+    print(f"audience package {audience_package.unzipped_bytes / 1e6:.1f} MB unzipped")

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from audience.rules import RULES_EXAMPLE, InvalidRulesError, Rules, decide, parse_rules
+from audience.camera import Presence
+from audience.rules import RULES_EXAMPLE, InvalidRulesError, Rules, parse_rules
+from audience.rules import decide as decide_for
 from audience.tracker import Track
 
 GROUPS = ("child", "teen", "adult", "senior")
@@ -29,6 +31,12 @@ def track(
 
 
 MINORS = ("child", "teen")
+
+
+def decide(display, present, rules, current, now, *, crowded=False, frame_missing=False):
+    return decide_for(display, Presence(present, now, crowded, frame_missing), rules, current)
+
+
 RULES = parse_rules(RULES_EXAMPLE, GROUPS, MINORS)
 
 
@@ -113,6 +121,12 @@ def test_each_present_face_that_may_be_a_minor_stops_targeting(present):
 def test_a_crowded_frame_stops_targeting():
     decision = decide("lobby-1", [track()], RULES, None, 0.0, crowded=True)
     assert (decision.creative, decision.reason) == ("house-ad", "minor-present")
+
+
+def test_no_targeted_creative_while_a_frame_in_the_window_is_missing():
+    playing = decide("lobby-1", [track()], RULES, None, 0.0)
+    decision = decide("lobby-1", [track()], RULES, playing, 1.0, frame_missing=True)
+    assert (decision.creative, decision.reason) == ("house-ad", "frame-missing")
 
 
 @pytest.mark.parametrize("group", ["teen", "child"])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 
+from agegender.frame_message import Face, Frame, parse_frame
 from audience.camera import CameraSettings, CameraState
-from audience.frames import Face, Frame, parse_frame
 from audience.records import minute_record, track_record
 from audience.tracker import Tracker
 
 T0 = 1_795_780_800.0  # 2026-11-27T12:00:00Z, a minute boundary
 
 
-def face(x: float, y: float = 0.4, size: float = 0.08, *, gender="Female", age=31.0, attentive=True) -> Face:
+def face(
+    x: float, y: float = 0.4, size: float = 0.08, *, gender="Female", age=31.0, attentive=True, appearance=()
+) -> Face:
     return Face(
         x - size / 2,
         y - size / 2,
@@ -24,6 +26,7 @@ def face(x: float, y: float = 0.4, size: float = 0.08, *, gender="Female", age=3
         age,
         "adult" if age >= 20 else "teen",
         attentive,
+        appearance=appearance,
     )
 
 
@@ -117,7 +120,8 @@ def test_minutes_count_people_watchers_and_mix():
 def test_live_tracks_include_pending_frames():
     state = CameraState("door", CameraSettings(reorder_window_s=3.0))
     state.add(frame(0, face(0.5)))
-    tracks, newest, _ = state.live_tracks()
+    presence = state.live()
+    tracks, newest = presence.tracks, presence.newest
     assert len(tracks) == 1
     assert newest == T0
     assert not state.tracker.tracks  # nothing committed yet
@@ -175,3 +179,62 @@ def test_the_tracker_never_links_faces_of_very_different_size():
     seen, _ = tracker.step(frame(1, face(0.5, size=0.2)))
     assert len(tracker.tracks) == 2
     assert seen[0].frames == 1
+
+
+def test_a_frame_still_on_its_way_is_known_to_be_missing():
+    state = CameraState("door")
+    for t in range(6):
+        state.add(frame(t, face(0.5)))
+    assert not state.live().frame_missing
+    state.add(frame(8, face(0.5)))  # 6 and 7 are late: one of them may hold a child
+    assert state.live().frame_missing
+    state.add(frame(7, face(0.5)))
+    assert state.live().frame_missing
+    state.add(frame(6, face(0.5, age=8.0)))
+    assert not state.live().frame_missing
+    jittery = CameraState("jitter")
+    for t in (0, 1.08, 1.95, 3.1, 3.9, 5.07, 6.0):  # +-100 ms of capture jitter is no missing frame
+        jittery.add(frame(t, face(0.5)))
+        assert not jittery.live().frame_missing
+
+
+def _faces_of(*people: dict[float, Face]) -> list[Frame]:
+    times = sorted({t for p in people for t in p})
+    return [frame(t, *(p[t] for p in people if t in p)) for t in times]
+
+
+def test_walking_in_and_stopping_or_standing_then_leaving_is_one_person():
+    height = 0.08 * 1.2 / (16 / 9)  # a face height in ratios of the frame's width
+    stops = {t: face(0.1 + min(t, 4) * 3 * height) for t in range(12)}  # 3 face heights a second, then still
+    leaves = {t: face(0.3 + max(0, t - 6) * 4 * height) for t in range(10)}  # still, then 4 heights a second
+    assert len(run(_faces_of(stops))[0]) == 1
+    assert len(run(_faces_of(leaves))[0]) == 1
+
+
+def test_fast_walkers_in_single_file_keep_their_own_tracks():
+    height = 0.08 * 1.2 / (16 / 9)
+    speed = 4.5 * height  # face heights a second, at 1 frame a second
+    first = {t: face(0.05 + speed * t, appearance=(9,) * 12 + (1,) * 12) for t in range(6)}
+    second = {t: face(0.05 + speed * (t - 1.5), appearance=(1,) * 12 + (9,) * 12) for t in range(2, 8)}
+    finished, _, _ = run(_faces_of(first, second))
+    assert sorted(t.frames for t in finished) == [6, 6]
+
+
+def test_a_newcomer_where_someone_just_left_gets_a_new_track():
+    gone = {t: face(0.5, appearance=(9,) * 12 + (1,) * 12) for t in range(6)}
+    newcomer = {t: face(0.52, appearance=(1,) * 12 + (9,) * 12) for t in range(9, 16)}  # 3 s later, same spot
+    finished, _, _ = run(_faces_of(gone, newcomer))
+    assert sorted(t.frames for t in finished) == [6, 7]
+
+
+def test_a_turning_head_and_a_one_frame_glitch_stay_in_the_track():
+    person = {t: face(0.5, size=0.05 if 4 <= t <= 6 else 0.08) for t in range(12)}  # the box shrinks to 0.6
+    assert len(run(_faces_of(person))[0]) == 1
+    glitch = {0: face(0.9)}  # one stray detection: never a person
+    assert len(run(_faces_of(person, glitch))[0]) == 1
+
+
+def test_capture_jitter_does_not_decide_whether_a_track_ends():
+    rng = random.Random(3)
+    person = {t + rng.uniform(-0.1, 0.1): face(0.5) for t in range(0, 30, 3)}  # every third frame lost
+    assert len(run(_faces_of(person))[0]) == 1

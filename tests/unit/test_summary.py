@@ -1,7 +1,8 @@
 import pytest
 
 from agegender.events import S3ObjectRef
-from agegender.summary import FramePublisher, camera_id, frame_id, result_summary
+from agegender.frame_message import frame_id
+from agegender.summary import FramePublisher, camera_id, result_summary
 
 
 @pytest.mark.parametrize(

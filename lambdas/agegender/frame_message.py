@@ -1,4 +1,10 @@
-"""A camera frame as the audience stage receives it: the inference function's frame summary, checked.
+"""The camera frame message, both ways: what the inference function publishes for each camera frame and
+what the audience stage reads from it. The one owner of its schema (``SCHEMA``) and its parsing.
+
+The message is the frame's result summary (``agegender.summary.result_summary``: camera, capture time,
+each face's box, classifier output, attention, and the colour histograms beside it) plus ``Schema`` and
+a ``FrameId`` fixed by the upload's version (``frame_message``). Plain Python: the audience stage, which
+carries no numpy, imports it.
 
 Every message is read defensively: whatever its body, ``parse_frame`` returns a ``Frame`` whose
 numbers are finite and in range, or raises ``NotAFrameError`` with a typed ``reason`` (the stage
@@ -8,6 +14,7 @@ how many it left out, so one crowded or hostile frame cannot outgrow the stage's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -15,11 +22,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agegender.capture import EARLIEST, camera_id_problem
+from agegender.events import sns_payload
+
+#: The message's schema; ``parse_frame`` reads this one (and messages from before it had a name).
+SCHEMA = "agegender.frame/2"
 
 #: Faces of one frame the stage follows (the largest); a frame with more is crowded (``Frame.faces_dropped``).
 MAX_FACES = 32
 #: Capture times from this year on are not real (records are partitioned by date).
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+#: The longest appearance descriptor read (``agegender.appearance`` makes 24 numbers).
+APPEARANCE_LENGTH = 48
 #: The largest message the stage reads (an SNS message is at most 256 KB).
 MAX_MESSAGE_BYTES = 262_144
 
@@ -39,6 +52,8 @@ class Face:
     age_group: str | None = None
     attentive: bool = False
     age_low: float | None = None  # the low end of the face's AgeRange
+    #: Colour histograms of the hair and clothing beside the face (``agegender.appearance``); links detections only.
+    appearance: tuple[int, ...] = ()
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -61,6 +76,7 @@ class Frame:
     faces: tuple[Face, ...]
     uploaded_key: str = ""  # the upload's key, named in decision events as their cause
     faces_dropped: int = 0  # faces beyond MAX_FACES, left out (the frame was crowded)
+    aspect: float = 16 / 9  # width over height: boxes are ratios of each, distances need both
 
 
 class NotAFrameError(ValueError):
@@ -109,7 +125,17 @@ def _face(item: Any) -> Face | None:
         age_group=_text(item.get("AgeGroup")),
         attentive=item.get("Attention") is True,
         age_low=_number(age_range.get("Low"), 0.0, 120.0) if classified else None,
+        appearance=_appearance(item.get("Appearance")),
     )
+
+
+def _appearance(value: Any) -> tuple[int, ...]:
+    """A descriptor of at most ``APPEARANCE_LENGTH`` small whole numbers, else none."""
+    if not isinstance(value, list) or len(value) > APPEARANCE_LENGTH:
+        return ()
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100 for v in value):
+        return ()
+    return tuple(value)
 
 
 def _captured_at(camera: dict[str, Any]) -> float:
@@ -131,14 +157,26 @@ def _message(body: str | bytes | dict[str, Any]) -> dict[str, Any]:
     if isinstance(body, str | bytes) and len(body) > MAX_MESSAGE_BYTES:
         raise NotAFrameError("TooLarge", f"{len(body)} bytes")
     try:
-        message = json.loads(body) if isinstance(body, str | bytes) else body
-        if isinstance(message, dict) and "Message" in message and "TopicArn" in message:  # an SNS envelope
-            message = json.loads(message["Message"])
+        message = sns_payload(json.loads(body) if isinstance(body, str | bytes) else body)
     except (ValueError, TypeError, RecursionError) as exc:
         raise NotAFrameError("NotJson", str(exc)[:200]) from exc
     if not isinstance(message, dict):
         raise NotAFrameError("NotAnObject", f"a JSON {type(message).__name__}")
+    if message.get("Schema", SCHEMA) != SCHEMA:
+        raise NotAFrameError("UnknownSchema", str(message.get("Schema"))[:64])
     return message
+
+
+def frame_id(summary: dict[str, Any]) -> str:
+    """The id of the frame a summary describes: the same for every delivery of one upload's version."""
+    source = summary["Source"]
+    parts = (source.get(name) or "" for name in ("Bucket", "Key", "VersionId", "ETag", "Sequencer"))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+def frame_message(summary: dict[str, Any]) -> dict[str, Any]:
+    """The message published for a camera frame's summary: the summary, its schema and its frame id."""
+    return {**summary, "Schema": SCHEMA, "FrameId": frame_id(summary)}
 
 
 def parse_frame(body: str | bytes | dict[str, Any]) -> Frame:
@@ -160,6 +198,9 @@ def parse_frame(body: str | bytes | dict[str, Any]) -> Frame:
     kept = sorted(faces, key=lambda f: -f.height)[:MAX_FACES]
     count = message.get("FaceCount")
     total = max(len(raw_faces), count if isinstance(count, int) and not isinstance(count, bool) else 0)
+    raw_image = message.get("Image")
+    image: dict[str, Any] = raw_image if isinstance(raw_image, dict) else {}
+    width, height = _number(image.get("Width"), 1, 1e6), _number(image.get("Height"), 1, 1e6)
     frame_id = message.get("FrameId")
     raw_source = message.get("Source")
     source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
@@ -170,4 +211,5 @@ def parse_frame(body: str | bytes | dict[str, Any]) -> Frame:
         faces=tuple(kept),
         uploaded_key=_text(source.get("Key"), 1024) or "",
         faces_dropped=total - len(kept),
+        aspect=min(5.0, max(0.2, width / height)) if width and height else 16 / 9,
     )
