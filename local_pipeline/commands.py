@@ -136,12 +136,27 @@ def _displays(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     import json
+    import sys
+
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from local_pipeline.displays import audience_report, parse_since
 
     config = _config(args.config)
     bucket = args.results_bucket or config.results_bucket_name
-    report = audience_report(_aws("s3", args.endpoint_url), bucket, args.camera, parse_since(args.since))
+    try:
+        since = parse_since(args.since)
+        report = audience_report(_aws("s3", args.endpoint_url), bucket, args.camera, since)
+    except ValueError as exc:
+        print(f"agegender report: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        where = args.endpoint_url or "AWS (your credentials and region)"
+        print(f"agegender report: cannot read s3://{bucket} at {where}: {exc}", file=sys.stderr)
+        return 1
+    if not report.minutes and not report.tracks:
+        print(f"agegender report: no audience records of camera {args.camera!r} since {since} ago", file=sys.stderr)
+        return 1
     print(json.dumps(report.summary(), indent=2) if args.json else report.table())
     if args.png:
         from local_pipeline.report_chart import render_png

@@ -23,12 +23,22 @@ SINCE = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
+#: The longest range a report reads (one LIST call a day of records: a bounded cost per report).
+MAX_SINCE = timedelta(days=31)
+
+
 def parse_since(text: str) -> timedelta:
-    """``90s``, ``15m``, ``1h``, ``7d`` -> a duration."""
+    """``90s``, ``15m``, ``1h``, ``7d`` -> a duration of at most ``MAX_SINCE``."""
     match = SINCE.match(text.strip())
     if not match:
         raise ValueError(f"--since {text!r}: use a number and s, m, h or d (e.g. 1h)")
-    return timedelta(**{UNITS[match["unit"]]: int(match["n"])})
+    try:
+        since = timedelta(**{UNITS[match["unit"]]: int(match["n"])})
+    except OverflowError:
+        since = timedelta.max
+    if since > MAX_SINCE:
+        raise ValueError(f"--since {text!r}: at most {MAX_SINCE.days}d")
+    return since
 
 
 def put_rules(s3: Any, bucket: str, key: str, document: str | bytes, config: PipelineConfig | None = None) -> str:
@@ -118,7 +128,7 @@ class AudienceReport:
     def table(self) -> str:
         """Per minute: opportunities to see, watchers and the mix; then the totals."""
         lines = [
-            f"audience of camera {self.camera}, {self.since:%Y-%m-%d %H:%M} to {self.until:%H:%M} UTC",
+            f"audience of camera {self.camera}, {self.since:%Y-%m-%d %H:%M} to {self.until:%Y-%m-%d %H:%M} UTC",
             f"{'minute':<17} {'OTS':>4} {'watchers':>8}  mix (age group|gender: people)",
         ]
         for minute in sorted(self.minutes, key=lambda m: m["minute"]):
@@ -129,10 +139,14 @@ class AudienceReport:
         conversion = "-" if s["conversion"] is None else f"{100 * s['conversion']:.0f}%"
         lines += [
             f"people (finished tracks): {s['opportunities_to_see']}, watchers: {s['watchers']} ({conversion}), "
-            f"mean dwell {s['mean_dwell_s']} s, mean attention of watchers {s['mean_attention_s']} s",
+            f"mean dwell {_seconds(s['mean_dwell_s'])}, mean attention of watchers {_seconds(s['mean_attention_s'])}",
             "mix: " + (", ".join(f"{k}: {v}" for k, v in s["mix"].items()) or "-"),
         ]
         return "\n".join(lines)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value} s"
 
 
 def _overlaps(span: tuple[datetime, datetime], start: datetime, until: datetime) -> bool:

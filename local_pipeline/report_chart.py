@@ -20,7 +20,7 @@ def render_png(report: AudienceReport, path: Path) -> None:
     font = ImageFont.load_default(size=13)
     s = report.summary()
     title = (
-        f"camera {report.camera}, {report.since:%Y-%m-%d %H:%M}-{report.until:%H:%M} UTC: "
+        f"camera {report.camera}, {report.since:%Y-%m-%d %H:%M}-{report.until:%Y-%m-%d %H:%M} UTC: "
         f"{s['opportunities_to_see']} people, {s['watchers']} watchers"
     )
     draw.text((MARGIN["left"], 14), title, fill=INK, font=ImageFont.load_default(size=16))

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from agegender.capture import METADATA_KEY, iso
+from agegender.decoding import DEFAULT_MAX_BYTES
 from agegender.locations import result_key
 from audience.camera import CameraState
-from audience.rules import InvalidRulesError, parse_rules
+from audience.rules import MAX_VERSION_CHARS, RULES_EXAMPLE, InvalidRulesError, parse_rules
 from audience.store import CAMERA, DISPLAY, StateStore
-from local_pipeline.displays import AudienceReport, audience_report
+from local_pipeline.displays import AudienceReport, audience_report, put_rules
 
 #: Upload keys the console makes: ``uploads/console/<uuid>/<safe file name>``.
 UPLOAD_PREFIX = "uploads/console/"
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: The pipeline's own limit: a larger upload would only come back as ImageTooLarge.
+MAX_UPLOAD_BYTES = DEFAULT_MAX_BYTES
+#: Camera ids one page of ``/api/cameras`` lists.
+CAMERAS_PAGE = 100
+#: A webcam's name on the page: its camera is ``webcam-<name>``.
+WEBCAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def webcam_camera(name: str) -> str:
+    """The camera id of the webcam page's ``name``; raises ``ValueError`` for a name that cannot be one."""
+    if not WEBCAM_NAME.fullmatch(name):
+        raise ValueError("a webcam name is 1-40 letters, digits, '-' or '_'")
+    return f"webcam-{name}"
 
 
 @dataclass(frozen=True)
@@ -35,10 +50,14 @@ class Names:
 
 
 class ConsoleBackend:
-    """Uploads, results, cameras, decisions and reports."""
+    """Uploads, results, cameras, decisions and reports; the webcam's frames and display.
 
-    def __init__(self, names: Names, *, s3: Any, dynamodb: Any | None) -> None:
-        self.names, self.s3, self.dynamodb = names, s3, dynamodb
+    ``edit_rules``: the webcam page may add a display for a webcam to the rules document (the local
+    pipeline); on a deployed stack it never touches the rules, and says how to add one.
+    """
+
+    def __init__(self, names: Names, *, s3: Any, dynamodb: Any | None, edit_rules: bool = False) -> None:
+        self.names, self.s3, self.dynamodb, self.edit_rules = names, s3, dynamodb, edit_rules
 
     # -- try a photo ---------------------------------------------------------------------------------
     def upload(self, file_name: str, data: bytes) -> dict[str, str]:
@@ -70,24 +89,77 @@ class ConsoleBackend:
                 return None
             raise
 
+    # -- the webcam ----------------------------------------------------------------------------------
+    def upload_frame(self, name: str, data: bytes, captured_at: datetime) -> dict[str, str]:
+        """One webcam frame as camera ``webcam-<name>``, its capture time in the key and the metadata."""
+        camera = webcam_camera(name)
+        moment = iso(captured_at)
+        key = f"cameras/{camera}/{moment}.jpg"
+        self.s3.put_object(
+            Bucket=self.names.input_bucket, Key=key, Body=data, ContentType="image/jpeg",
+            Metadata={METADATA_KEY: moment},
+        )  # fmt: skip
+        return {"key": key, "result_key": self.result_key(key), "camera": camera, "captured_at": moment}
+
+    def webcam_display(self, name: str) -> dict[str, Any]:
+        """The display that watches the webcam: one the rules document names, or (where rules may be edited)
+        one added for it, the document's version bumped. ``display`` is None when there is none.
+        """
+        camera = webcam_camera(name)
+        try:
+            current = self.s3.get_object(Bucket=self.names.results_bucket, Key=self.names.rules_key)["Body"].read()
+            document: dict[str, Any] | None = json.loads(current)
+            rules = parse_rules(current)
+        except ClientError:
+            document, rules = None, None
+        except (ValueError, InvalidRulesError) as exc:
+            return {"camera": camera, "display": None, "why": f"the rules document is invalid: {exc}"}
+        if rules is not None and (watching := rules.displays_of(camera)):
+            return {"camera": camera, "display": watching[0], "rules_version": rules.version}
+        if not self.edit_rules:
+            why = f"no display watches {camera}: add one to the rules (agegender displays put-rules)"
+            return {"camera": camera, "display": None, "why": why}
+        edited: dict[str, Any] = copy.deepcopy(document or RULES_EXAMPLE)
+        edited["Displays"] = {**dict(edited.get("Displays") or {}), camera: {"Cameras": [camera]}}
+        edited["Version"] = f"{edited.get('Version', 'console')}+{camera}"[-MAX_VERSION_CHARS:]
+        version = put_rules(self.s3, self.names.results_bucket, self.names.rules_key, json.dumps(edited))
+        return {"camera": camera, "display": camera, "rules_version": version}
+
     # -- cameras -------------------------------------------------------------------------------------
-    def cameras(self) -> list[str]:
-        """Camera ids with at least one result (``cameras/<id>/...``)."""
+    def cameras(self, after: str | None = None) -> tuple[list[str], str | None]:
+        """One page (``CAMERAS_PAGE``) of camera ids with at least one result, after ``after``; and the id to
+        ask after for the next page (None on the last). One LIST call, whatever the history.
+        """
         prefix = self.result_key("cameras/").removesuffix(".json")
-        found = self.s3.list_objects_v2(Bucket=self.names.results_bucket, Prefix=prefix, Delimiter="/")
-        return sorted(p["Prefix"][len(prefix) :].rstrip("/") for p in found.get("CommonPrefixes", []))
+        kwargs = {"StartAfter": f"{prefix}{after}/~"} if after else {}
+        found = self.s3.list_objects_v2(
+            Bucket=self.names.results_bucket, Prefix=prefix, Delimiter="/", MaxKeys=CAMERAS_PAGE, **kwargs
+        )
+        ids = sorted(p["Prefix"][len(prefix) :].rstrip("/") for p in found.get("CommonPrefixes", []))
+        return ids, ids[-1] if found.get("IsTruncated") and ids else None
 
     def latest_frame(self, camera: str) -> dict[str, Any] | None:
-        """The camera's newest result (last written; on a tie, the greatest key: keys usually carry the time)."""
+        """The camera's newest frame's result: from the audience stage's pointer (one GetItem, one GetObject,
+        whatever the camera's history); without the stage, the newest of one LIST page of its results.
+        """
+        key = self._latest_key(camera)
+        if key is not None:
+            return self.result(key)
         prefix = self.result_key(f"cameras/{camera}/").removesuffix(".json")
-        items: list[dict[str, Any]] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.results_bucket, Prefix=prefix):
-            items += page.get("Contents", [])
+        items = self.s3.list_objects_v2(Bucket=self.names.results_bucket, Prefix=prefix, MaxKeys=1000).get(
+            "Contents", []
+        )
         if not items:
             return None
         newest = max(items, key=lambda item: (item["LastModified"], item["Key"]))
-        document = json.loads(self.s3.get_object(Bucket=self.names.results_bucket, Key=newest["Key"])["Body"].read())
-        return document
+        return json.loads(self.s3.get_object(Bucket=self.names.results_bucket, Key=newest["Key"])["Body"].read())
+
+    def _latest_key(self, camera: str) -> str | None:
+        """The upload key of the camera's newest frame the audience stage took in (None without the stage)."""
+        if self.dynamodb is None or self.names.state_table is None:
+            return None
+        body, _ = StateStore(self.dynamodb, self.names.state_table).load(CAMERA + camera)
+        return body.get("latest_key") or None if body else None
 
     def live(self, camera: str) -> dict[str, Any]:
         """The camera's present tracks (no identity) and the decisions of the displays it watches for."""
@@ -98,7 +170,7 @@ class ConsoleBackend:
         store = StateStore(self.dynamodb, self.names.state_table)
         body, _ = store.load(CAMERA + camera)
         if body:
-            present, _, _ = CameraState.from_dict(body).live_tracks()
+            present = CameraState.from_dict(body).live().tracks
             tracks = [
                 {
                     "id": t.track_id,
@@ -108,13 +180,14 @@ class ConsoleBackend:
                     "age_group": t.age_group,
                     "age": None if t.age is None else round(t.age),
                     "looking": t.last_attentive,
+                    "box": t.last_box,
                 }
                 for t in present
             ]
         for display in self.displays_of(camera):
             decision, _ = store.load(DISPLAY + display)
             decisions.append({"DisplayId": display, **(decision or {"Creative": None})})
-        return {"tracks": tracks, "decisions": decisions, "stage": True}
+        return {"tracks": tracks, "decisions": decisions, "stage": True, "latest_key": (body or {}).get("latest_key")}
 
     def displays_of(self, camera: str) -> list[str]:
         """The displays the rules document maps to the camera (none without a valid document)."""

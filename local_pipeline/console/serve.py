@@ -50,11 +50,14 @@ def stack_names(cloudformation: Any, stack: str, config: PipelineConfig) -> Name
 
 
 def backend_for(names: Names, endpoint_url: str | None) -> ConsoleBackend:
-    """Clients for the embedded AWS (``endpoint_url``) or the user's own AWS account."""
+    """Clients for the embedded AWS (``endpoint_url``: the webcam page may add its display to the rules) or the
+    user's own AWS account (the rules of a deployed stack are never edited from the console).
+    """
     if endpoint_url:
         from local_pipeline.aws import client
 
-        return ConsoleBackend(names, s3=client("s3", endpoint_url), dynamodb=client("dynamodb", endpoint_url))
+        s3, dynamodb = client("s3", endpoint_url), client("dynamodb", endpoint_url)
+        return ConsoleBackend(names, s3=s3, dynamodb=dynamodb, edit_rules=True)
     return ConsoleBackend(names, s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
 
 
