@@ -12,6 +12,7 @@ from agegender.frame_message import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
 from tests.unit.test_audience_tracking import T0, face, frame
+from tests.unit.test_frame_message import summary as frame_summary
 
 REGION = "us-east-1"
 ENV = {
@@ -112,23 +113,7 @@ def test_sweep_finishes_tracks_once_and_writes_their_records(aws):
 def test_handlers_take_fifo_batches_and_answer_the_display_endpoint(aws):
     stage, settings = stage_of(aws)
     handlers = create_handlers(stage, settings)
-    summary = {
-        "FrameId": "f1",
-        "Camera": {"Id": "door-2", "CapturedAt": "2026-11-27T12:00:05Z"},
-        "Error": None,
-        "Source": {"Key": "cameras/door-2/a.jpg"},
-        "Faces": [
-            {
-                "BoundingBox": {"Left": 0.4, "Top": 0.3, "Width": 0.1, "Height": 0.12},
-                "Classified": True,
-                "Gender": "Female",
-                "GenderConfidence": 96.0,
-                "Age": 30.0,
-                "AgeGroup": "adult",
-                "Attention": True,
-            }
-        ],
-    }
+    summary = frame_summary()
     not_a_frame = {"Camera": None, "Source": {"Key": "uploads/a.jpg"}, "Faces": []}
     records = [
         {

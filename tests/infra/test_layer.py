@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from pathlib import Path
 
 from agegender.detector import YUNET_N
 from layers.build import LAMBDA_UNZIPPED_LIMIT, PRUNE_PATHS, RUNTIME_PROVIDED, runtime_requirements
@@ -47,6 +48,18 @@ def test_function_package_holds_the_handler_library_and_models(function_package)
     assert not (root / "models" / "agegender_float32.tflite").exists()
 
 
+def lambda_runtime(tmp_path) -> Path:
+    """What Lambda's Python runtime provides beside a function: the pinned boto3, in a folder of its own."""
+    runtime = tmp_path / "lambda-runtime"
+    boto3_pin = next(r for r in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["lambda"] if r.startswith("boto3=="))  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(runtime), boto3_pin],
+        check=True,
+    )
+    return runtime
+
+
 PROBE = textwrap.dedent(
     """
     import io, json, sys, types
@@ -76,13 +89,7 @@ def test_handler_runs_with_only_the_layer_and_the_lambda_runtime(lambda_layer, f
     """A bare virtual environment + the layer + boto3 (which Lambda's runtime provides) is all the handler needs."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    runtime = tmp_path / "lambda-runtime"
-    boto3_pin = next(r for r in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["lambda"] if r.startswith("boto3=="))  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(runtime), boto3_pin],
-        check=True,
-    )
+    runtime = lambda_runtime(tmp_path)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(function_package.path), str(lambda_layer.path / "python"), str(runtime)]),
@@ -125,13 +132,7 @@ def test_the_audience_functions_run_from_their_own_small_package(audience_packag
     assert not (root / "models").exists()
     assert not (root / "inference_handler.py").exists()
     assert audience_package.unzipped_bytes < 20e6
-    runtime = tmp_path / "lambda-runtime"
-    boto3_pin = next(r for r in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["lambda"] if r.startswith("boto3=="))  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(runtime), boto3_pin],
-        check=True,
-    )
+    runtime = lambda_runtime(tmp_path)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(root), str(runtime)]),
