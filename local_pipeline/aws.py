@@ -187,6 +187,37 @@ def provision_audience(config: PipelineConfig, resources: LocalResources) -> Loc
     )
 
 
+def running(config: PipelineConfig, endpoint: str) -> LocalResources:
+    """The resources of a local pipeline already running at ``endpoint`` (``agegender local up``), by name."""
+    sns, sqs = client("sns", endpoint), client("sqs", endpoint)
+    pages = sns.get_paginator("list_topics").paginate()
+    topics = {t["TopicArn"].rsplit(":", 1)[-1]: t["TopicArn"] for page in pages for t in page["Topics"]}
+
+    def queue(name: str) -> str:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+
+    queue_url, dlq_url = queue(config.queue_name), queue(config.dlq_name)
+    names = {url.rsplit("/", 1)[-1] for url in sqs.list_queues().get("QueueUrls", [])}
+    audience = config.audience_stage and config.audience_queue_name in names
+    return LocalResources(
+        endpoint=endpoint,
+        input_bucket=config.input_bucket_name,
+        results_bucket=config.results_bucket_name,
+        uploads_topic_arn=topics[config.uploads_topic_name],
+        queue_url=queue_url,
+        queue_arn=_queue_arn(sqs, queue_url),
+        dead_letter_queue_url=dlq_url,
+        dead_letter_queue_arn=_queue_arn(sqs, dlq_url),
+        results_topic_arn=topics.get(config.results_topic_name) if config.results_topic else None,
+        camera_topic_arn=topics.get(config.camera_topic_name) if audience else None,
+        audience_queue_url=queue(config.audience_queue_name) if audience else None,
+        audience_queue_arn=_queue_arn(sqs, queue(config.audience_queue_name)) if audience else None,
+        audience_dead_letter_queue_url=queue(config.audience_dlq_name) if audience else None,
+        state_table=config.state_table_name if audience else None,
+        decisions_topic_arn=topics.get(config.decisions_topic_name) if audience else None,
+    )
+
+
 def _queue_arn(sqs: Any, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 

@@ -14,6 +14,7 @@ import io
 import json
 import tarfile
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from PIL import Image
 from audience.camera import CameraSettings
 from audience.rules import RULES_EXAMPLE
 from infra.config import PipelineConfig
-from local_pipeline.aws import client, queue_depth
+from local_pipeline.aws import client, queue_depth, running
 from local_pipeline.displays import audience_report, current_decision, put_rules
 from local_pipeline.embedded import LocalPipeline
 from local_pipeline.samples import HEAD_BOX, fetch_sources
@@ -135,8 +136,16 @@ def playing(timeline: list[tuple[float, str]], second: float) -> str | None:
     return started[-1] if started else None
 
 
-def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output: Path = Path("demo-output")) -> int:
-    """Play the sequence; 0 when every frame was taken in and the guardrail held."""
+def run_camera_demo(
+    *,
+    data: Path,
+    config: PipelineConfig | None = None,
+    output: Path = Path("demo-output"),
+    endpoint_url: str | None = None,
+) -> int:
+    """Play the sequence into its own local pipeline, or into the one running at ``endpoint_url`` (to watch it
+    in that pipeline's console); 0 when every frame was taken in and the guardrail held.
+    """
     config = config or PipelineConfig()
     people = cast(data)
     wall = Image.open(fetch_sources()["brick.png"]).convert("RGB").resize(FRAME_SIZE)
@@ -144,8 +153,9 @@ def run_camera_demo(*, data: Path, config: PipelineConfig | None = None, output:
     start = datetime.fromtimestamp((int(time.time()) // 60 - 2) * 60, UTC)
     output.mkdir(parents=True, exist_ok=True)
     print(f"cast: {', '.join(p.name for p in people)}; {SECONDS} frames of camera {CAMERA} for display {DISPLAY}")
-    with LocalPipeline(config, worker_log=output / "worker.log") as pipeline:
-        resources = pipeline.resources
+    pipeline = nullcontext(None) if endpoint_url else LocalPipeline(config, worker_log=output / "worker.log")
+    with pipeline as started:
+        resources = started.resources if started else running(config, endpoint_url or "")
         audience_queue, table = resources.audience_queue_url, resources.state_table
         audience_dlq = resources.audience_dead_letter_queue_url
         if not (audience_queue and table and audience_dlq):

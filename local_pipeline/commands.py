@@ -131,7 +131,7 @@ def _displays(args: argparse.Namespace) -> int:
         return 0
     from local_pipeline.camera_demo import run_camera_demo
 
-    return run_camera_demo(data=args.data, config=config, output=args.output)
+    return run_camera_demo(data=args.data, config=config, output=args.output, endpoint_url=args.endpoint_url)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -245,6 +245,11 @@ def add_local_commands(commands: Any) -> None:
         sub.add_argument("--config", default=None, help=config_help)
     for sub in (put, decision):
         sub.add_argument("--endpoint-url", default=None, help=where["--endpoint-url"])
+    play.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="play into the local pipeline already running there (agegender local up), to watch it in its console",
+    )
     put.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
     for sub in display_commands.choices.values():
         sub.set_defaults(run=_displays)
