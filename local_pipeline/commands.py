@@ -102,6 +102,7 @@ def _aws(service: str, endpoint_url: str | None) -> Any:
 def _displays(args: argparse.Namespace) -> int:
     import json
     import sys
+    from datetime import UTC, datetime
 
     from audience.rules import RULES_EXAMPLE, InvalidRulesError
     from local_pipeline import displays
@@ -127,7 +128,11 @@ def _displays(args: argparse.Namespace) -> int:
         if decision is None:
             print(f"no decision for display {args.display!r} yet", file=sys.stderr)
             return 1
-        print(json.dumps(decision, indent=2))
+        since = datetime.fromtimestamp(float(decision["Since"]), UTC) if "Since" in decision else None
+        # The stored decision keeps epoch seconds (the display's clock arithmetic); people read a time.
+        print(
+            json.dumps({**decision, **({"Since": since.isoformat(timespec="milliseconds")} if since else {})}, indent=2)
+        )
         return 0
     from local_pipeline.camera_demo import run_camera_demo
 

@@ -9,6 +9,7 @@ import json
 import math
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,18 @@ def browser_page():
         browser.close()
 
 
+def check_faces(rows, faces) -> None:
+    """Each drawn table row against its face in the result JSON."""
+    assert len(rows) == len(faces)
+    for row, face in zip(rows, faces, strict=True):
+        cell = {td.get_attribute("data-field"): td.inner_text() for td in row.query_selector_all("td")}
+        if face["Classified"]:
+            assert cell["gender"] == face["Gender"]["Value"]
+            assert cell["age"] == f"{face['Age']['Value']:.1f}"
+            assert cell["range"] == f"{face['AgeRange']['Low']}\N{EN DASH}{face['AgeRange']['High']}"
+            assert cell["confidence"] == f"{face['Gender']['Confidence']:.1f}%"
+
+
 def drop(page, path: Path) -> None:
     page.evaluate(DROP, [path.name, list(path.read_bytes())])
 
@@ -78,13 +91,7 @@ def test_drop_a_photo_and_a_bad_file(browser_page, tmp_path, sample_portrait):
             faces = document["FaceDetails"]
             assert len(faces) == 2
             assert item.get_attribute("data-faces") == "2"
-            rows = item.query_selector_all("tr.face")
-            for row, face in zip(rows, faces, strict=True):
-                cell = {td.get_attribute("data-field"): td.inner_text() for td in row.query_selector_all("td")}
-                assert cell["gender"] == face["Gender"]["Value"]
-                assert cell["age"] == f"{face['Age']['Value']:.1f}"
-                assert cell["range"] == f"{face['AgeRange']['Low']}\N{EN DASH}{face['AgeRange']['High']}"
-                assert cell["confidence"] == f"{face['Gender']['Confidence']:.1f}%"
+            check_faces(item.query_selector_all("tr.face"), faces)
             boxes = item.query_selector_all("svg.boxes rect")
             assert len(boxes) == 2
             width = frame.width
@@ -155,8 +162,10 @@ def test_the_webcam_as_a_camera(webcam_page, tmp_path):
             page.goto(f"http://127.0.0.1:{server.server_port}/webcam")
             page.fill("#webcam-name", "test")
             page.click("#webcam-start")
-            creatives, faces_seen = set(), 0
-            for _ in range(30):
+            creatives, faces_seen, faces = set(), 0, 0
+            frame = 0
+            while frame < 30 or (faces == 0 and frame < 60):  # 30 frames, then stop on one with a face in it
+                frame += 1
                 decided = int(page.get_attribute("body", "data-webcam-frames") or 0)
                 deadline = time.monotonic() + 20  # polled from here: the page's CSP forbids evaluated scripts
                 while int(page.get_attribute("body", "data-webcam-frames") or 0) <= decided:
@@ -169,12 +178,26 @@ def test_the_webcam_as_a_camera(webcam_page, tmp_path):
                 key = sent.get_attribute("data-result-key")
                 document = json.loads(s3.get_object(Bucket=resources.results_bucket, Key=key)["Body"].read())
                 assert faces == len(document["FaceDetails"])
-                assert len(page.query_selector_all("#webcam-faces tr.face")) == faces
+                check_faces(page.query_selector_all("#webcam-faces tr.face"), document["FaceDetails"])
                 if faces and "webcam.png" not in {p.name for p in ARTIFACTS.iterdir()}:
                     page.screenshot(path=str(ARTIFACTS / "webcam.png"), full_page=True)
             latencies = [float(v) for v in page.get_attribute("body", "data-webcam-latencies").split(",")]
             page.click("#webcam-stop")
             assert page.get_attribute("body", "data-webcam") == "off"
+            # The Cameras page draws the webcam's latest frame: every box against its result JSON.
+            page.goto(f"http://127.0.0.1:{server.server_port}/cameras")
+            section = page.wait_for_selector('section[data-camera="webcam-test"] svg.boxes[viewBox]', timeout=20_000)
+            api = f"http://127.0.0.1:{server.server_port}/api/cameras/webcam-test"
+            with urllib.request.urlopen(api) as answer:
+                shown = json.load(answer)
+            width = int(section.get_attribute("viewBox").split()[2])
+            rects = page.query_selector_all('section[data-camera="webcam-test"] svg.boxes rect')
+            assert len(rects) == len(shown["frame"]["FaceDetails"])
+            for rect, face in zip(rects, shown["frame"]["FaceDetails"], strict=True):
+                assert float(rect.get_attribute("x")) == pytest.approx(face["BoundingBox"]["Left"] * width, abs=1)
+            decision = page.inner_text('section[data-camera="webcam-test"] .decisions')
+            assert shown["decisions"][0]["Creative"] in decision
+            page.screenshot(path=str(ARTIFACTS / "cameras-webcam.png"), full_page=True)
         finally:
             server.shutdown()
     assert faces_seen >= 5

@@ -308,7 +308,9 @@ function bars(svg, groups, series) {
       svg.append(r);
     });
     if (groups.length <= 12 || i % Math.ceil(groups.length / 12) === 0) {
-      svg.append(el("text", { x: left + i * slot + 2, y: height - bottom + 14 }, g.label));
+      // Labels end inside the chart: the last one is anchored at its right edge, not cut off.
+      const x = Math.min(left + i * slot + 2, width - 2), last = x + g.label.length * 6.5 > width;
+      svg.append(el("text", { x, y: height - bottom + 14, "text-anchor": last ? "end" : "start" }, g.label));
     }
   });
   series.forEach((s, j) => {
@@ -451,6 +453,7 @@ function setUpWebcam() {
       if (sentUrl) URL.revokeObjectURL(sentUrl);
       sentUrl = URL.createObjectURL(blob);
       sent.src = sentUrl;
+      sent.hidden = false;
       const body = new FormData();
       body.append("frame", blob, "frame.jpg");
       body.append("name", name);
