@@ -74,6 +74,8 @@ def pipeline_settings() -> str:
 
 
 def _variables(variables: dict[str, tuple[str, str | None]]) -> str:
+    # A default path inside the checkout is shown relative to it: the page is the same in every clone.
+    variables = {n: (m, d and d.replace(f"{REPO_ROOT}/", "")) for n, (m, d) in variables.items()}
     rows = [
         [f"`{name}`", "(set by the stack)" if default is None else f"`{default}`" if default else "(empty)", meaning]
         for name, (meaning, default) in variables.items()
