@@ -109,6 +109,14 @@ def segment_path(points: list[tuple[float, float, float]]) -> Callable[[float], 
     return at
 
 
+def walk(
+    start: float, speed_heights: float, height: float, y: float, direction: int
+) -> list[tuple[float, float, float]]:
+    """The two ends (time, x, y) of a walk across the frame, rightwards for ``direction`` 1, leftwards for -1."""
+    x0, x1 = (-height, WIDTH + height) if direction > 0 else (WIDTH + height, -height)
+    return [(start, x0, y), (start + abs(x1 - x0) / (speed_heights * height), x1, y)]
+
+
 class Cast:
     """Draws people for one sequence: faces from the test split, colours and sizes from the seed."""
 
@@ -134,9 +142,7 @@ class Cast:
     def walker(self, start: float, speed_heights: float, height: float, y: float, direction: int = 0) -> Person:
         """Across the frame at ``speed_heights`` face heights a second, from the left or the right."""
         direction = direction or self.rng.choice([-1, 1])
-        x0, x1 = (-height, WIDTH + height) if direction > 0 else (WIDTH + height, -height)
-        duration = abs(x1 - x0) / (speed_heights * height)
-        return self.add([(start, x0, y), (start + duration, x1, y)], height)
+        return self.add(walk(start, speed_heights, height, y, direction), height)
 
 
 def scenario(kind: str, rng: random.Random, faces: list[Image.Image]) -> tuple[list[Person], float]:
@@ -180,11 +186,10 @@ def scenario(kind: str, rng: random.Random, faces: list[Image.Image]) -> tuple[l
     if kind == "side_by_side":
         for i in range(2):
             size, speed, yy, d = h(), r.uniform(1.5, 3.5), y(), r.choice([-1, 1])
-            first = cast.walker(2 + 20 * i, speed, size, yy, direction=d)
-            offset = d * 1.4 * size
-            cast.add(
-                [(t, x - offset, yy_ + r.uniform(-15, 15)) for t, x, yy_ in _points(first)], size * r.uniform(0.9, 1.1)
-            )
+            path = walk(2 + 20 * i, speed, size, yy, d)
+            cast.add(path, size)
+            beside = [(t, x - d * 1.4 * size, y_ + r.uniform(-15, 15)) for t, x, y_ in path]  # 1.4 faces behind
+            cast.add(beside, size * r.uniform(0.9, 1.1))
         return cast.people, 50
     if kind == "replacement":
         for i in range(3):
@@ -225,13 +230,6 @@ def scenario(kind: str, rng: random.Random, faces: list[Image.Image]) -> tuple[l
             cast.adopt(shifted, person.height, [(a + shift, b + shift) for a, b in person.turned])
         return cast.people, 90
     raise ValueError(kind)
-
-
-def _points(person: Person) -> list[tuple[float, float, float]]:
-    """A walker's two end points (for a companion walking beside it)."""
-    times = [t / 10 for t in range(0, 1200)]
-    present = [(t, *person.path(t)) for t in times if person.path(t) is not None]  # type: ignore[misc]
-    return [present[0], present[-1]]
 
 
 def render(t: float, people: list[Person], background: Image.Image) -> Image.Image:
