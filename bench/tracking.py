@@ -276,7 +276,7 @@ def analysed_frame(analyzer: ImageAnalyzer, camera: str, t: float, image: Image.
     """The frame as the audience stage receives it, through the runtime's analysis and frame summary."""
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=88)
-    analysis = analyzer.analyze(buffer.getvalue())
+    analysis = analyzer.analyze(buffer.getvalue(), appearance=True)
     key = f"cameras/{camera}/{int((T0 + t) * 1000)}.jpg"
     document = result_document(
         source={}, model={}, image=analysis.image, faces=analysis.faces, camera=camera_block(key, None, None, None)

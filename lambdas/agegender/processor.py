@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agegender.analyzer import Analysis, ImageAnalyzer
-from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S, camera_block
+from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S, camera_block, camera_id
 from agegender.events import S3ObjectRef, sequencer_is_newer
 from agegender.exceptions import (
     AccessDeniedError,
@@ -169,7 +169,9 @@ class ObjectProcessor:
     def _analyze(self, ref: S3ObjectRef, data: bytes) -> Analysis:
         """The analysis; an unexpected failure (a bug, not the object's fault) becomes a typed error result."""
         try:
-            return self.analyzer.analyze(data)
+            # Colour histograms for linking people between frames: only frames the audience stage will read.
+            for_stage = self.frame_publisher is not None and camera_id(ref.key) is not None
+            return self.analyzer.analyze(data, appearance=for_stage)
         except AgeGenderError:
             raise
         except Exception as exc:

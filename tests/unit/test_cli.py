@@ -109,3 +109,17 @@ def test_local_up_on_a_busy_port_says_so_and_exits(capsys):
         port = busy.getsockname()[1]
         assert installed_main(["local", "up", "--port", str(port)]) == 1
     assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
+
+
+def test_appearance_is_described_only_when_asked(shipped_model, sample_portrait):
+    from agegender.analyzer import ImageAnalyzer
+
+    frame = Image.new("RGB", (640, 480), (90, 90, 90))
+    frame.paste(sample_portrait, (240, 150))
+    buffer = io.BytesIO()
+    frame.save(buffer, format="JPEG", quality=92)
+    analyzer = ImageAnalyzer()
+    assert analyzer.analyze(buffer.getvalue()).appearance == []  # an upload: no histograms computed
+    described = analyzer.analyze(buffer.getvalue(), appearance=True)
+    assert len(described.appearance) == len(described.faces) == 1
+    assert len(described.appearance[0]) == 24

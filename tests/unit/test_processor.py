@@ -47,7 +47,7 @@ class FakeAnalyzer:
         self.model_info = {"Name": "m", "Version": "1", "Detector": "d"}
         self.settings = AnalyzerSettings(max_bytes=100)
 
-    def analyze(self, data):
+    def analyze(self, data, *, appearance=False):
         return Analysis({"Width": 1, "Height": 1, "Format": "PNG"}, [])
 
 
@@ -207,7 +207,7 @@ def test_folder_markers_are_skipped_without_a_result():
 
 def test_an_unexpected_analysis_failure_still_gets_a_typed_result():
     class Broken(FakeAnalyzer):
-        def analyze(self, data):
+        def analyze(self, data, *, appearance=False):
             raise IndexError("a bug")
 
     s3 = FakeS3()
