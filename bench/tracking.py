@@ -19,7 +19,7 @@ colours under the face), 60-160 px faces. The behaviours, one kind per sequence:
 
 Capture times carry +-100 ms of jitter. Every frame goes through the real path: the analyzer
 (detector, classifier, pose, the colour histograms), the result document and frame summary,
-``audience.frames.parse_frame`` and the tracker. The truth per person: the frames where their face is
+``agegender.frame_message.parse_frame`` and the tracker. The truth per person: the frames where their face is
 in view and not mostly hidden; a detection belongs to the person whose face centre is nearest
 (within half a face height); a person is a watcher when any of their detections was attentive (so
 the figure measures the tracking, not the pose estimate).

@@ -17,7 +17,7 @@ audience records (``audience.records``).
 The state stays bounded whatever arrives (a DynamoDB item holds at most 400 KB): at most
 ``MAX_PENDING`` frames wait (the oldest is committed early beyond that), at most ``MAX_TRACKS``
 tracks live (the longest unseen end first), and a minute names at most ``MAX_MINUTE_TRACKS``
-tracks (more only add to its ``overflow`` count). Frames carry at most ``audience.frames.MAX_FACES``.
+tracks (more only add to its ``overflow`` count). Frames carry at most ``agegender.frame_message.MAX_FACES``.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class CameraState:
             minute = int(frame.captured_at // MINUTE_S) * MINUTE_S
             tally = self.minutes.setdefault(minute, MinuteTally(float(minute)))
             for track in seen:
-                if track.frames >= self.settings.tracker.confirm_frames:  # a person, not a stray detection
+                if self.tracker.is_person(track):
                     tally.add(track, track.last_attentive)
             self.watermark = frame.captured_at
             self.recent_ids = [*self.recent_ids, frame.frame_id][-self.settings.remembered_ids :]
@@ -189,8 +189,9 @@ class CameraState:
         if len(self.tracker.tracks) <= MAX_TRACKS:
             return []
         by_recency = sorted(self.tracker.tracks, key=lambda t: (-t.last_seen, t.track_id))
-        self.tracker.tracks = [t for t in self.tracker.tracks if t in by_recency[:MAX_TRACKS]]
-        return [t for t in by_recency[MAX_TRACKS:] if t.frames >= self.settings.tracker.confirm_frames]
+        kept = {t.track_id for t in by_recency[:MAX_TRACKS]}
+        self.tracker.tracks = [t for t in self.tracker.tracks if t.track_id in kept]
+        return [t for t in by_recency[MAX_TRACKS:] if self.tracker.is_person(t)]
 
     def _close_minutes(self, now: float) -> list[dict[str, Any]]:
         """Records of the minutes that ended at or before ``now``, oldest first."""

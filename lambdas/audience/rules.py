@@ -205,8 +205,8 @@ def parse_rules(
         problems.append("Displays must map each display id to {'Cameras': [camera ids]}")
     else:
         for display, spec in raw_displays.items():
-            if problem := camera_id_problem(display):
-                problems.append(f"display id {display[:80]!r}: {problem.replace('camera', 'display')}")
+            if camera_id_problem(display):  # display ids follow the camera ids' rule: keys, SNS attributes, URLs
+                problems.append(f"display id {display[:80]!r}: use 1-128 letters, digits, '.', '_' or '-'")
             cameras = spec.get("Cameras") if isinstance(spec, dict) else None
             displays[display] = _strings(cameras, f"Displays.{display[:80]}.Cameras", problems)
             if bad := [c[:80] for c in displays[display] if camera_id_problem(c)]:

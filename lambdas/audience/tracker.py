@@ -284,7 +284,11 @@ class Tracker:
         """
         idle = [t for t in self.tracks if now - t.last_seen > self.settings.max_gap_s]
         self.tracks = [t for t in self.tracks if now - t.last_seen <= self.settings.max_gap_s]
-        return [t for t in idle if t.frames >= self.settings.confirm_frames]
+        return [t for t in idle if self.is_person(t)]
+
+    def is_person(self, track: Track) -> bool:
+        """Confirmed: seen in ``confirm_frames`` frames (fewer is a stray detection, never counted)."""
+        return track.frames >= self.settings.confirm_frames
 
     def to_dict(self) -> dict[str, Any]:
         return {"camera": self.camera, "latest": self.latest, "tracks": [t.to_dict() for t in self.tracks]}
