@@ -307,6 +307,17 @@ TRACKING_HEADER = ["", "people", "counted", "tracked cleanly", "switches a perso
                    "watchers", "replayed twice, shuffled: same"]  # fmt: skip
 
 
+def bench_audience_package() -> str:
+    """The audience functions' own package against the shape they shared with the inference layer."""
+    d = bench("audience_package")
+    rows = [[name, f"{v['unzipped_bytes'] / 1e6:.1f} MB", f"{v['import_ms']} ms"]
+            for name, v in (("own package", d["own_package"]),
+                            ("inference folder + layer (before)", d["shared_with_inference_layer"]))]  # fmt: skip
+    return table(["audience functions", "unzipped", f"import of the handler (median of {d['repeats']})"], rows) + (
+        source("audience_package")
+    )
+
+
 def bench_tracking() -> str:
     """People counting per frame rate, all behaviours together."""
     d = bench("tracking")
@@ -389,6 +400,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "bench-load": bench_load,
     "bench-display-latency": bench_display_latency,
     "bench-tracking": bench_tracking,
+    "bench-audience-package": bench_audience_package,
     "bench-tracking-behaviours": bench_tracking_behaviours,
     "bench-hostile-frames": bench_hostile_frames,
     "bench-pose": bench_pose,
