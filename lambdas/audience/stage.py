@@ -250,23 +250,12 @@ class AudienceStage:
         displays = rules.displays_of(state.camera)
         if not displays:
             return []
-        others = sorted({c for d in displays for c in rules.displays[d]} - {state.camera})
-        looks = {state.camera: self.present(state, now)}
-        for item_id, (body, _) in self.store.load_many([CAMERA + c for c in others]).items():
-            other = CameraState.from_dict(body, self.settings) if body else None
-            looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else Presence([], -float("inf"))
-        audiences = {
-            display: Presence(
-                [t for camera in rules.displays[display] for t in looks[camera].tracks],
-                max(looks[camera].newest for camera in rules.displays[display]),
-                any(looks[camera].crowded for camera in rules.displays[display]),
-                any(looks[camera].frame_missing for camera in rules.displays[display]),
-            )
-            for display in displays
-        }
+        own = self.present(state, now)
         changed: list[Decision] = []
         pending = displays
         for _ in range(ATTEMPTS):
+            # Each attempt reads the other cameras again: a conflict means another camera's frame moved on.
+            audiences = self._audiences(pending, rules, state.camera, own, now)
             stored = self.store.load_many([DISPLAY + d for d in pending])
             writes, announced = [], []
             for display in pending:
@@ -286,6 +275,25 @@ class AudienceStage:
             if not pending:
                 return changed
         raise StaleStateError(f"displays {pending[:5]}: {ATTEMPTS} conflicting writes in a row")
+
+    def _audiences(
+        self, displays: list[str], rules: Rules, camera: str, own: Presence, now: float | None
+    ) -> dict[str, Presence]:
+        """Who is in front of each display: its cameras' presence, this one's as given, the others' as stored."""
+        others = sorted({c for d in displays for c in rules.displays[d]} - {camera})
+        looks = {camera: own}
+        for item_id, (body, _) in self.store.load_many([CAMERA + c for c in others]).items():
+            other = CameraState.from_dict(body, self.settings) if body else None
+            looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else Presence([], -float("inf"))
+        return {
+            display: Presence(
+                [t for c in rules.displays[display] for t in looks[c].tracks],
+                max(looks[c].newest for c in rules.displays[display]),
+                any(looks[c].crowded for c in rules.displays[display]),
+                any(looks[c].frame_missing for c in rules.displays[display]),
+            )
+            for display in displays
+        }
 
     def current_decision(self, display: str) -> dict[str, Any] | None:
         """A display's stored decision (what its HTTP endpoint returns)."""

@@ -288,3 +288,26 @@ def test_a_frames_work_does_not_grow_with_displays_of_other_cameras(aws):
     assert sorted(calls) == ["BatchGetItem", "GetItem", "GetItem", "PutItem", "PutItem", "PutItem"]
     stored = aws["dynamodb"].scan(TableName="state")["Items"]
     assert sorted(item["Id"]["S"] for item in stored if item["Id"]["S"].startswith("display#")) == ["display#d-7"]
+
+
+def test_a_conflict_reads_the_other_cameras_again(aws):
+    """Two cameras, one display: if camera b's frame lands between our read and our write, the retry sees it."""
+    doc = {**RULES_EXAMPLE, "Displays": {"lobby-1": {"Cameras": ["door-a", "door-b"]}}}
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+    stage, _ = stage_of(aws)
+    for t in range(3):
+        stage.handle_frame(frame(t, face(0.5), camera="door-b"))
+        stage.handle_frame(frame(t, face(0.5), camera="door-a"))
+    assert stage.current_decision("lobby-1")["Creative"] == "new-season"
+    real = stage.store.save_many
+    other = stage_of(aws)[0]
+
+    def camera_b_moves_first(items):
+        if not getattr(camera_b_moves_first, "done", False):
+            camera_b_moves_first.done = True
+            other.handle_frame(frame(3, face(0.5), face(0.2, age=8.0), camera="door-b"))  # a child, at camera b
+        return real(items)
+
+    stage.store.save_many = camera_b_moves_first
+    stage.handle_frame(frame(3, face(0.5), face(0.8), camera="door-a"))  # a second adult: a decision to write
+    assert stage.current_decision("lobby-1")["Reason"] == "minor-present"
