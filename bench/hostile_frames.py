@@ -15,8 +15,9 @@ message the invariants must hold:
 - every audience record lies under ``audience/camera=<valid id>/date=<yyyy-mm-dd>/`` and is strict JSON;
 - with the rules document deleted, the next frame sets every display back to the default.
 
-It also times one frame with ``--displays`` displays configured, each watching its own camera, and
-with all of them watching the one camera that sends.
+It also times one frame with ``--displays`` displays configured in each of ``DISPLAY_LAYOUTS``:
+each watching its own camera, all watching the camera that sends, and all watching it each with a
+camera of its own (as many camera sets as displays: the case that sharing decisions does not help).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, given, seed, settings
@@ -315,22 +316,28 @@ def run_messages(messages: int, rng_seed: int) -> dict[str, Any]:
     }
 
 
+#: How the timed displays watch cameras; the frame always comes from ``cam-0``.
+DISPLAY_LAYOUTS: dict[str, Callable[[int], list[str]]] = {
+    "own-camera": lambda i: [f"cam-{i}"],  # one display follows the frame's camera
+    "same-camera": lambda i: ["cam-0"],  # all of them: one camera set, one decision
+    "same-camera-plus-own": lambda i: ["cam-0", f"other-{i}"],  # all of them, each in its own camera set
+}
+
+
 def time_displays(displays: int, repeats: int = 5) -> dict[str, Any]:
-    """Seconds to take in one frame with ``displays`` displays configured: each watching its own camera,
-    and all watching the camera that sends (every one of their decisions read, and written where it changes).
+    """Seconds to take in one frame from ``cam-0`` with ``displays`` displays configured (``DISPLAY_LAYOUTS``),
+    every decision changing each frame and each change published to SNS.
     """
     from audience.function import AudienceSettings, build_stage
 
     results = {}
-    for layout in ("own-camera", "same-camera"):
+    for layout, cameras in DISPLAY_LAYOUTS.items():
         with _aws() as clients:
-            cameras = (lambda i: f"cam-{i}") if layout == "own-camera" else (lambda i: "cam-0")
-            rules = {**RULES, "Displays": {f"d-{i}": {"Cameras": [cameras(i)]} for i in range(displays)}}
+            rules = {**RULES, "Displays": {f"d-{i}": {"Cameras": cameras(i)} for i in range(displays)}}
             clients["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(rules).encode())
-            stage = build_stage(
-                AudienceSettings.from_env(ENV), s3=clients["s3"], dynamodb=clients["dynamodb"], sns=None
-            )
-            seconds = []
+            stage_settings = AudienceSettings.from_env({**ENV, "DECISIONS_TOPIC_ARN": clients["topic"]})
+            stage = build_stage(stage_settings, s3=clients["s3"], dynamodb=clients["dynamodb"], sns=clients["sns"])
+            seconds, changes = [], []
             for t in range(repeats + 1):
                 moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(CAPTURE_START + t)) + "Z"
                 age = 8.0 if t % 2 else 35.0  # a child comes and goes: every decision changes each frame
@@ -341,13 +348,15 @@ def time_displays(displays: int, repeats: int = 5) -> dict[str, Any]:
                     {"FrameId": f"f{t}", "Camera": {"Id": "cam-0", "CapturedAt": moment}, "Faces": [face]}
                 )
                 started = time.perf_counter()
-                stage.handle_frame(frame, arrived=CAPTURE_START + t)
+                outcome = stage.handle_frame(frame, arrived=CAPTURE_START + t)
                 seconds.append(time.perf_counter() - started)
+                changes.append(len(outcome.decisions))
             later = seconds[1:]
             results[layout] = {
                 "median_s": round(statistics.median(later), 3),
                 "max_s": round(max(later), 3),
                 "first_s": round(seconds[0], 3),
+                "decision_changes_per_frame": max(changes[1:]),
             }
     return {"displays": displays, **results}
 

@@ -192,7 +192,9 @@ def run_camera_demo(
             time.sleep(1)
             report = audience_report(s3, resources.results_bucket, CAMERA, datetime.now(UTC) - start)
         events = drain(sqs, decisions_url)
-        final = current_decision(client("dynamodb", resources.endpoint), table, DISPLAY)
+        final = current_decision(
+            s3, resources.results_bucket, config.rules_key, client("dynamodb", resources.endpoint), table, DISPLAY
+        )
         left = queue_depth(sqs, audience_dlq) + queue_depth(sqs, resources.dead_letter_queue_url)
     print("\ndecisions as they changed (capture second of the frame that caused each; upload -> event delay):")
     timeline: list[tuple[float, str]] = []  # (capture second, creative) of each change

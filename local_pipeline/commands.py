@@ -124,7 +124,15 @@ def _displays(args: argparse.Namespace) -> int:
         return 0
     if args.displays_command == "decision":
         table = args.table or config.state_table_name
-        decision = displays.current_decision(_aws("dynamodb", args.endpoint_url), table, args.display)
+        bucket = args.results_bucket or config.results_bucket_name
+        decision = displays.current_decision(
+            _aws("s3", args.endpoint_url),
+            bucket,
+            config.rules_key,
+            _aws("dynamodb", args.endpoint_url),
+            table,
+            args.display,
+        )
         if decision is None:
             print(f"no decision for display {args.display!r} yet", file=sys.stderr)
             return 1
@@ -255,7 +263,8 @@ def add_local_commands(commands: Any) -> None:
         default=None,
         help="play into the local pipeline already running there (agegender local up), to watch it in its console",
     )
-    put.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
+    for sub in (put, decision):
+        sub.add_argument("--results-bucket", default=None, help=where["--results-bucket"])
     for sub in display_commands.choices.values():
         sub.set_defaults(run=_displays)
 

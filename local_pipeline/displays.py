@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from audience.records import AUDIENCE_PREFIX
-from audience.rules import parse_rules
-from audience.store import DISPLAY, StateStore
+from audience.rules import InvalidRulesError, Rules, parse_rules
+from audience.stage import display_decision
+from audience.store import StateStore
 from infra.config import PipelineConfig
 
 SINCE = re.compile(r"^(?P<n>\d+)(?P<unit>[smhd])$")
@@ -53,10 +56,20 @@ def put_rules(s3: Any, bucket: str, key: str, document: str | bytes, config: Pip
     return rules.version
 
 
-def current_decision(dynamodb: Any, table: str, display: str) -> dict[str, Any] | None:
-    """A display's stored decision (what the function URL returns)."""
-    body, _ = StateStore(dynamodb, table).load(DISPLAY + display)
-    return body
+def read_rules(s3: Any, bucket: str, key: str) -> Rules | None:
+    """The stored rules document, parsed; None where there is none or it is invalid."""
+    try:
+        return parse_rules(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+    except (ClientError, InvalidRulesError, UnicodeDecodeError):
+        return None
+
+
+def current_decision(
+    s3: Any, bucket: str, rules_key: str, dynamodb: Any, table: str, display: str
+) -> dict[str, Any] | None:
+    """A display's stored decision (what the function URL returns): its camera set's, by the stored rules."""
+    rules = read_rules(s3, bucket, rules_key)
+    return None if rules is None else display_decision(StateStore(dynamodb, table), rules, display)
 
 
 def read_records(s3: Any, bucket: str, camera: str, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 The inference function publishes each camera frame's summary to a FIFO topic (``Messaging``); a FIFO queue (with
 its own dead-letter queue) feeds the audience function, which keeps camera and display state in
 a DynamoDB table, writes audience records under ``audience/`` in the results bucket, publishes
-decision changes to a topic (``display_id`` attribute: displays subscribe with a filter) and
+decision changes to a topic (``display_id`` array attribute: displays subscribe with a filter) and
 settles quiet cameras on a one-minute schedule. A second, read-only function answers
 ``GET /displays/<id>`` behind a function URL with IAM auth. A Glue table over the records, an
 Athena workgroup and named queries serve the reports.

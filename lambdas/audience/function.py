@@ -47,7 +47,7 @@ VARIABLES = {
     "RESULTS_BUCKET": ("bucket the audience records are written to (audience/...)", None),
     "RULES_BUCKET": ("bucket holding the rules document", None),
     "RULES_KEY": ("key of the rules document", DEFAULT_RULES_KEY),
-    "DECISIONS_TOPIC_ARN": ("SNS topic of decision changes (attribute display_id); empty: none", ""),
+    "DECISIONS_TOPIC_ARN": ("SNS topic of decision changes (array attribute display_id); empty: none", ""),
     "AGE_GROUP_NAMES": ("the inference function's age-group names, comma-separated (rules may name only these)", None),
     "MINOR_AGE_GROUPS": ("those of them that hold people under 18, comma-separated (never targeted)", None),
     "MAX_CAPTURE_AHEAD_S": (

@@ -109,16 +109,27 @@ class Rules:
     minor_groups: tuple[str, ...] = ()
     #: Why no rule can apply (``rules-unavailable``), or None for a working document.
     unavailable: str | None = None
-    _by_camera: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    _by_camera: dict[str, dict[tuple[str, ...], list[str]]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for display, cameras in sorted(self.displays.items()):
-            for camera in cameras:
-                self._by_camera.setdefault(camera, []).append(display)
+            for camera in set(cameras):
+                self._by_camera.setdefault(camera, {}).setdefault(camera_set(cameras), []).append(display)
 
     def displays_of(self, camera: str) -> list[str]:
         """The displays a camera watches for (an index: the cost does not grow with other displays)."""
-        return self._by_camera.get(camera, [])
+        return sorted(d for displays in self._by_camera.get(camera, {}).values() for d in displays)
+
+    def camera_sets_of(self, camera: str) -> dict[tuple[str, ...], list[str]]:
+        """The camera sets that include ``camera``, each with the displays that watch exactly it: displays that
+        watch the same cameras see the same people, so they share one decision.
+        """
+        return self._by_camera.get(camera, {})
+
+    def camera_set_of(self, display: str) -> tuple[str, ...] | None:
+        """The cameras a display watches, as the key of its decision (None: not a configured display)."""
+        cameras = self.displays.get(display)
+        return None if cameras is None else camera_set(cameras)
 
     def last_known(self) -> dict[str, Any]:
         """What a fallback needs when the document is gone: its version, default and displays."""
@@ -261,11 +272,16 @@ def parse_rules(
     )
 
 
+def camera_set(cameras: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Cameras in one canonical order, without repeats."""
+    return tuple(sorted(set(cameras)))
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What a display plays, since when, and why."""
+    """What the displays that watch one set of cameras play, since when, and why."""
 
-    display: str
+    cameras: tuple[str, ...]
     creative: str
     rule: str | None  # None: the default
     reason: str  # "rule", "default", "held", or one of SAFETY_REASONS
@@ -276,7 +292,7 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "DisplayId": self.display,
+            "Cameras": list(self.cameras),
             "Creative": self.creative,
             "Rule": self.rule,
             "Reason": self.reason,
@@ -289,7 +305,7 @@ class Decision:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
         return cls(
-            data["DisplayId"],
+            tuple(data["Cameras"]),
             data["Creative"],
             data.get("Rule"),
             data["Reason"],
@@ -318,8 +334,9 @@ def counted(track: Track, rules: Rules) -> bool:
     return track.classified_frames > 0 and track.last_attentive and track.gender_confidence >= rules.minimum_confidence
 
 
-def decide(display: str, audience: Presence, rules: Rules, current: Decision | None) -> Decision:
-    """The display's decision at its cameras' newest capture time, given who is in front of them.
+def decide(cameras: tuple[str, ...], audience: Presence, rules: Rules, current: Decision | None) -> Decision:
+    """The decision of the displays that watch ``cameras``, at their newest capture time, given who is in
+    front of them.
 
     Not everyone may have been seen when a present frame held more faces than the stage follows
     (``crowded``: a possible minor) or a frame inside the reorder window has not arrived
@@ -329,7 +346,7 @@ def decide(display: str, audience: Presence, rules: Rules, current: Decision | N
     faces = [t for t in present if counted(t, rules)]
 
     def made(creative: str, rule: str | None, reason: str, since: float) -> Decision:
-        return Decision(display, creative, rule, reason, since, rules.version, len(present), len(faces))
+        return Decision(cameras, creative, rule, reason, since, rules.version, len(present), len(faces))
 
     if rules.unavailable:
         creative, rule, reason = rules.default, None, "rules-unavailable"

@@ -3,7 +3,9 @@
 For a frame: read the camera's state, take the frame in, write the audience records it
 finished, save the state (conditional on the version read; on a conflict, start again from
 a fresh read: the records written are the same ones again), then decide for each display the
-camera watches; where the creative changed, publish the decision, then store it. A message
+set of cameras that displays watch with this one (displays that watch the same cameras share a
+decision: a frame's cost grows with the camera sets, not the displays); where the creative changed,
+publish the decision, then store it. A message
 leaves the queue only after all of this succeeded, so a failure anywhere repeats the frame:
 the camera state recognises the frame, and the decision, not yet stored, is published again
 (displays get each change at least once).
@@ -25,13 +27,25 @@ from agegender.frame_message import Frame, NotAFrameError
 from audience.camera import CameraSettings, CameraState, Changes, Presence
 from audience.records import RecordWriter, minute_record, track_record
 from audience.rules import Decision, InvalidRulesError, Rules, decide, parse_rules
-from audience.store import CAMERA, DISPLAY, LAST_RULES, StaleStateError, StateStore
+from audience.store import CAMERA, LAST_RULES, StaleStateError, StateStore, decision_id
 
 log = logging.getLogger(__name__)
 #: Reads and writes of one camera before a conflict is reported as a failure (the queue retries).
 ATTEMPTS = 5
 #: Messages one SNS PublishBatch call may carry.
 PUBLISH_BATCH = 10
+#: Display ids in one decision message's ``display_id`` array: 50 ids of at most 128 characters, in the
+#: attribute and the body, keep ten messages under PublishBatch's 256 KiB.
+DISPLAYS_PER_MESSAGE = 50
+
+
+def display_decision(store: StateStore, rules: Rules, display: str) -> dict[str, Any] | None:
+    """A display's current decision (its camera set's), as its endpoint returns it; None: none yet."""
+    cameras = rules.camera_set_of(display)
+    if cameras is None:
+        return None
+    body, _ = store.load(decision_id(cameras))
+    return None if body is None else {"DisplayId": display, **body}
 
 
 class RulesSource:
@@ -127,22 +141,36 @@ class FrameOutcome:
 
 
 class DecisionPublisher:
-    """Decision changes to an SNS topic, with the display id as a message attribute (displays filter on it)."""
+    """Decision changes to an SNS topic, with the display ids as a ``String.Array`` message attribute
+    ``display_id``: a display subscribes with the filter policy ``{"display_id": ["<its id>"]}``, which
+    matches an array that holds its id.
+    """
 
     def __init__(self, sns: Any, topic_arn: str) -> None:
         self.sns, self.topic_arn = sns, topic_arn
 
-    def publish_many(self, decisions: list[Decision], cause: dict[str, Any]) -> None:
-        """Each decision as its own message, ten to a PublishBatch call; raises if any was not accepted."""
+    def publish_many(self, decisions: list[tuple[Decision, list[str]]], cause: dict[str, Any]) -> None:
+        """Each decision with the displays that play it, ``DISPLAYS_PER_MESSAGE`` displays a message, ten
+        messages a PublishBatch call; raises if any was not accepted.
+        """
         decided = round(time.time(), 3)
-        for start in range(0, len(decisions), PUBLISH_BATCH):
+        messages = [
+            (decision, displays[start : start + DISPLAYS_PER_MESSAGE])
+            for decision, displays in decisions
+            for start in range(0, len(displays), DISPLAYS_PER_MESSAGE)
+        ]
+        for start in range(0, len(messages), PUBLISH_BATCH):
             entries = [
                 {
                     "Id": str(i),
-                    "Message": json.dumps({**d.to_dict(), "Cause": cause, "DecidedAt": decided}, allow_nan=False),
-                    "MessageAttributes": {"display_id": {"DataType": "String", "StringValue": d.display}},
+                    "Message": json.dumps(
+                        {"DisplayIds": displays, **d.to_dict(), "Cause": cause, "DecidedAt": decided}, allow_nan=False
+                    ),
+                    "MessageAttributes": {
+                        "display_id": {"DataType": "String.Array", "StringValue": json.dumps(displays)}
+                    },
                 }
-                for i, d in enumerate(decisions[start : start + PUBLISH_BATCH])
+                for i, (d, displays) in enumerate(messages[start : start + PUBLISH_BATCH])
             ]
             failed = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries).get("Failed")
             if failed:
@@ -241,61 +269,62 @@ class AudienceStage:
         return dataclasses.replace(presence, newest=newest)
 
     def _decide_for(self, state: CameraState, now: float | None, cause: dict[str, Any]) -> list[Decision]:
-        """Decide for the displays this camera watches for: one read of all their items, one look at each
-        camera they watch, and a write and a publish only where a decision changed.
+        """Decide for each camera set this camera is in: one read of all their items, one look at each camera
+        in them, and a write and a publish only where a decision changed.
         """
         rules = self.rules.get()
         if rules is None:
             return []
-        displays = rules.displays_of(state.camera)
-        if not displays:
-            return []
+        groups = rules.camera_sets_of(state.camera)
         own = self.present(state, now)
         changed: list[Decision] = []
-        pending = displays
+        pending = sorted(groups)
         for _ in range(ATTEMPTS):
+            if not pending:
+                return changed
             # Each attempt reads the other cameras again: a conflict means another camera's frame moved on.
-            audiences = self._audiences(pending, rules, state.camera, own, now)
-            stored = self.store.load_many([DISPLAY + d for d in pending])
+            audiences = self._audiences(pending, state.camera, own, now)
+            stored = self.store.load_many([decision_id(cameras) for cameras in pending])
             writes, announced = [], []
-            for display in pending:
-                body, version = stored[DISPLAY + display]
+            for cameras in pending:
+                body, version = stored[decision_id(cameras)]
                 current = Decision.from_dict(body) if body else None
-                decision = decide(display, audiences[display], rules, current)
+                decision = decide(cameras, audiences[cameras], rules, current)
                 if current is not None and decision == current:
                     continue
-                writes.append((DISPLAY + display, decision.to_dict(), version))
+                writes.append((decision_id(cameras), decision.to_dict(), version))
                 if current is None or decision.creative != current.creative:
                     announced.append(decision)
             if announced and self.publisher is not None:
-                self.publisher.publish_many(announced, cause)  # before storing: a failure here is retried
+                # before storing: a failure here is retried
+                self.publisher.publish_many([(d, groups[d.cameras]) for d in announced], cause)
             stale = set(self.store.save_many(writes))
-            changed += [d for d in announced if DISPLAY + d.display not in stale]
-            pending = sorted(item_id.removeprefix(DISPLAY) for item_id in stale)
-            if not pending:
-                return changed
-        raise StaleStateError(f"displays {pending[:5]}: {ATTEMPTS} conflicting writes in a row")
+            changed += [d for d in announced if decision_id(d.cameras) not in stale]
+            pending = [cameras for cameras in pending if decision_id(cameras) in stale]
+        if not pending:
+            return changed
+        raise StaleStateError(f"camera sets {pending[:5]}: {ATTEMPTS} conflicting writes in a row")
 
     def _audiences(
-        self, displays: list[str], rules: Rules, camera: str, own: Presence, now: float | None
-    ) -> dict[str, Presence]:
-        """Who is in front of each display: its cameras' presence, this one's as given, the others' as stored."""
-        others = sorted({c for d in displays for c in rules.displays[d]} - {camera})
+        self, camera_sets: list[tuple[str, ...]], camera: str, own: Presence, now: float | None
+    ) -> dict[tuple[str, ...], Presence]:
+        """Who is in front of each camera set: this camera's presence as given, the others' as stored."""
+        others = sorted({c for cameras in camera_sets for c in cameras} - {camera})
         looks = {camera: own}
         for item_id, (body, _) in self.store.load_many([CAMERA + c for c in others]).items():
             other = CameraState.from_dict(body, self.settings) if body else None
             looks[item_id.removeprefix(CAMERA)] = self.present(other, now) if other else Presence([], -float("inf"))
         return {
-            display: Presence(
-                [t for c in rules.displays[display] for t in looks[c].tracks],
-                max(looks[c].newest for c in rules.displays[display]),
-                any(looks[c].crowded for c in rules.displays[display]),
-                any(looks[c].frame_missing for c in rules.displays[display]),
+            cameras: Presence(
+                [t for c in cameras for t in looks[c].tracks],
+                max(looks[c].newest for c in cameras),
+                any(looks[c].crowded for c in cameras),
+                any(looks[c].frame_missing for c in cameras),
             )
-            for display in displays
+            for cameras in camera_sets
         }
 
     def current_decision(self, display: str) -> dict[str, Any] | None:
-        """A display's stored decision (what its HTTP endpoint returns)."""
-        body, _ = self.store.load(DISPLAY + display)
-        return body
+        """A display's current decision (what its HTTP endpoint returns); None without rules or a decision."""
+        rules = self.rules.get()
+        return None if rules is None else display_decision(self.store, rules, display)

@@ -1,23 +1,32 @@
-"""State in DynamoDB: one item per camera (its ``CameraState``) and one per display (its ``Decision``).
+"""State in DynamoDB: one item per camera (its ``CameraState``) and one per set of cameras that displays
+watch (their shared ``Decision``).
 
-Items are ``{"Id": "camera#<id>" | "display#<id>", "Version": n, "Body": "<json>"}``; every write
+Items are ``{"Id": "camera#<id>" | "decision#<hash>", "Version": n, "Body": "<json>"}``; every write
 is conditional on the version read, so two writers never overwrite each other's work (the
 loser reads again and redoes its step).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-CAMERA, DISPLAY = "camera#", "display#"
+CAMERA, DECISION = "camera#", "decision#"
 #: The last valid rules document's version, default and displays (``audience.rules.Rules.last_known``).
 LAST_RULES = "rules#last"
 #: Keys one BatchGetItem call may read.
 BATCH_GET = 100
+
+
+def decision_id(cameras: tuple[str, ...]) -> str:
+    """The item id of the decision of the displays that watch ``cameras`` (``audience.rules.camera_set``):
+    a hash, as a display's camera ids together may pass DynamoDB's 2,048-byte key limit.
+    """
+    return DECISION + hashlib.sha256("\n".join(cameras).encode()).hexdigest()[:32]
 
 
 class StaleStateError(Exception):

@@ -16,9 +16,10 @@ from agegender.capture import METADATA_KEY, iso
 from agegender.decoding import DEFAULT_MAX_BYTES
 from agegender.locations import result_key
 from audience.camera import CameraState
-from audience.rules import MAX_VERSION_CHARS, RULES_EXAMPLE, InvalidRulesError, parse_rules
-from audience.store import CAMERA, DISPLAY, StateStore
-from local_pipeline.displays import AudienceReport, audience_report, put_rules
+from audience.rules import MAX_VERSION_CHARS, RULES_EXAMPLE, InvalidRulesError, Rules, parse_rules
+from audience.stage import display_decision
+from audience.store import CAMERA, StateStore
+from local_pipeline.displays import AudienceReport, audience_report, put_rules, read_rules
 
 #: Upload keys the console makes: ``uploads/console/<uuid>/<safe file name>``.
 UPLOAD_PREFIX = "uploads/console/"
@@ -184,18 +185,16 @@ class ConsoleBackend:
                 }
                 for t in present
             ]
-        for display in self.displays_of(camera):
-            decision, _ = store.load(DISPLAY + display)
-            decisions.append({"DisplayId": display, **(decision or {"Creative": None})})
+        rules = self.rules()
+        if rules is not None:
+            for display in rules.displays_of(camera):
+                decision = display_decision(store, rules, display)
+                decisions.append(decision or {"DisplayId": display, "Creative": None})
         return {"tracks": tracks, "decisions": decisions, "stage": True, "latest_key": (body or {}).get("latest_key")}
 
-    def displays_of(self, camera: str) -> list[str]:
-        """The displays the rules document maps to the camera (none without a valid document)."""
-        try:
-            text = self.s3.get_object(Bucket=self.names.results_bucket, Key=self.names.rules_key)["Body"].read()
-            return parse_rules(text.decode("utf-8")).displays_of(camera)
-        except (ClientError, InvalidRulesError):
-            return []
+    def rules(self) -> Rules | None:
+        """The stored rules document (None without a valid one)."""
+        return read_rules(self.s3, self.names.results_bucket, self.names.rules_key)
 
     # -- reports -------------------------------------------------------------------------------------
     def report(self, camera: str, since: timedelta) -> AudienceReport:

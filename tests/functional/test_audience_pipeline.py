@@ -57,8 +57,10 @@ def test_camera_frames_become_tracks_decisions_and_audience_records(tmp_path, sa
         face = first["FaceDetails"][0]
         assert set(face["Pose"]) == {"Yaw", "Pitch", "Roll"}
         assert face["Attention"] == {"Value": True}
-        assert wait_until(lambda: current_decision(dynamodb, resources.state_table, DISPLAY) is not None, 60)
-        decision = current_decision(dynamodb, resources.state_table, DISPLAY)
+        where = (s3, resources.results_bucket, FAST.rules_key, dynamodb, resources.state_table, DISPLAY)
+        assert wait_until(lambda: current_decision(*where) is not None, 60)
+        decision = current_decision(*where)
+        assert decision["DisplayId"] == DISPLAY
         assert decision["RulesVersion"] == RULES_EXAMPLE["Version"]
         assert decision["FacesPresent"] == 1
         # Quiet for quiet_s (10 s), the camera is settled by the local sweep: one person, one minute record.

@@ -11,6 +11,7 @@ from moto import mock_aws
 from agegender.frame_message import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
+from audience.store import DECISION, decision_id
 from tests.unit.test_audience_tracking import T0, face, frame
 from tests.unit.test_frame_message import summary as frame_summary
 
@@ -284,10 +285,47 @@ def test_a_frames_work_does_not_grow_with_displays_of_other_cameras(aws):
 
     aws["dynamodb"]._make_api_call = counted
     stage.handle_frame(frame(0, face(0.5), camera="cam-7"))
-    # Camera state read and written, last known rules read and kept, the one display read and written.
+    # Camera state read and written, last known rules read and kept, the one decision read and written.
     assert sorted(calls) == ["BatchGetItem", "GetItem", "GetItem", "PutItem", "PutItem", "PutItem"]
     stored = aws["dynamodb"].scan(TableName="state")["Items"]
-    assert sorted(item["Id"]["S"] for item in stored if item["Id"]["S"].startswith("display#")) == ["display#d-7"]
+    assert [item["Id"]["S"] for item in stored if item["Id"]["S"].startswith(DECISION)] == [decision_id(("cam-7",))]
+    assert stage.current_decision("d-7")["DisplayId"] == "d-7"
+    assert stage.current_decision("d-8") is None  # its camera has sent nothing yet
+
+
+def test_displays_on_the_same_cameras_share_one_decision_item_and_message(aws):
+    """A frame's cost follows the camera sets: 1,000 displays on one camera are one item and 20 messages."""
+    displays = {f"d-{i:04d}": {"Cameras": ["door-2"]} for i in range(1000)}
+    displays["lobby-1"] = {"Cameras": ["door-2"]}
+    displays["corner"] = {"Cameras": ["door-2", "door-3"]}
+    doc = {**RULES_EXAMPLE, "Displays": displays}
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+    stage, _ = stage_of(aws)
+    calls = []
+    real = aws["sns"]._make_api_call
+
+    def counted(operation, params):
+        calls.append((operation, params))
+        return real(operation, params)
+
+    aws["sns"]._make_api_call = counted
+    for t in range(4):
+        stage.handle_frame(frame(t, face(0.5), camera="door-2"))
+    stored = [item["Id"]["S"] for item in aws["dynamodb"].scan(TableName="state")["Items"]]
+    assert sorted(i for i in stored if i.startswith(DECISION)) == sorted(
+        [decision_id(("door-2",)), decision_id(("door-2", "door-3"))]
+    )
+    assert stage.current_decision("d-0999")["Creative"] == stage.current_decision("lobby-1")["Creative"]
+    assert stage.current_decision("corner")["Cameras"] == ["door-2", "door-3"]
+    # Each change: 1,001 displays in 21 messages of at most 50 ids (3 PublishBatch calls), plus the corner's.
+    published = [e for op, p in calls if op == "PublishBatch" for e in p["PublishBatchRequestEntries"]]
+    arrays = [json.loads(e["MessageAttributes"]["display_id"]["StringValue"]) for e in published]
+    assert max(len(a) for a in arrays) == 50
+    assert len(published) == 22  # one change (the first decision) of each of the two camera sets
+    assert sorted(d for a in arrays for d in a) == sorted(displays)
+    got = decisions(aws)  # the lobby-1 queue filters on its id inside the arrays
+    assert [d["Creative"] for d in got] == ["new-season"]
+    assert "lobby-1" in got[0]["DisplayIds"]
 
 
 def test_a_conflict_reads_the_other_cameras_again(aws):

@@ -34,7 +34,8 @@ MINORS = ("child", "teen")
 
 
 def decide(display, present, rules, current, now, *, crowded=False, frame_missing=False):
-    return decide_for(display, Presence(present, now, crowded, frame_missing), rules, current)
+    cameras = rules.camera_set_of(display)
+    return decide_for(cameras, Presence(present, now, crowded, frame_missing), rules, current)
 
 
 RULES = parse_rules(RULES_EXAMPLE, GROUPS, MINORS)
