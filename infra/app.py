@@ -25,7 +25,7 @@ def build_app(
     """The app with its one stack and the AwsSolutions checks; packages built (or reused) unless given."""
     app = app or App()
     config = config or PipelineConfig.from_context(app.node.try_get_context(CONTEXT_KEY))
-    packages = packages or build_packages(config.architecture, config.python_version)
+    packages = packages or build_packages(config.architecture, config.python_version, config.classifier)
     stack = PipelineStack(
         app,
         STACK_NAME,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agegender import METRICS_NAMESPACE
+from agegender.assets import CLASSIFIERS
 from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.locations import DEFAULT_RESULTS_PREFIX, prefix_problem
@@ -90,6 +91,9 @@ class PipelineConfig:
     """Keep the buckets on ``cdk destroy`` (set false for throw-away test stacks)."""
     oldest_message_alarm_s: int = 300
     """Alarm when the oldest queued message is older than this."""
+    classifier: str = "small"
+    """The age/gender classifier: ``small`` (the default) or ``accurate`` (HSE's faceres-deep: larger and
+    slower; ``models/accurate/MODEL_CARD.md``)."""
     function_environment: Mapping[str, str] = field(default_factory=dict)
     """Extra analyzer settings for the handler (``MIN_FACE_CONFIDENCE``, ``AGE_GROUPS``, ...)."""
     audience_stage: bool = True
@@ -124,6 +128,8 @@ class PipelineConfig:
         found = []
         if self.architecture not in ARCHITECTURES:
             found.append(f"architecture={self.architecture!r} must be one of {ARCHITECTURES}")
+        if self.classifier not in CLASSIFIERS:
+            found.append(f"classifier={self.classifier!r} must be one of {sorted(CLASSIFIERS)}")
         if self.python_version not in PYTHON_VERSIONS:
             found.append(f"python_version={self.python_version!r} must be one of {PYTHON_VERSIONS}")
         ranges = {
@@ -242,6 +248,7 @@ class PipelineConfig:
             "RESULTS_PREFIX": self.results_prefix,
             "DELETE_SOURCE": "true" if self.delete_source else "false",
             "NUM_THREADS": "1",
+            "CLASSIFIER": self.classifier,
             "TIME_RESERVE_MS": str(self.time_reserve_ms),
             "MAX_CAPTURE_AHEAD_S": str(self.max_capture_ahead_s),
             "POWERTOOLS_SERVICE_NAME": self.name,

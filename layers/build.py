@@ -40,9 +40,14 @@ MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 #: compiler hooks, tools and WebGPU accelerator, executables, and every package's tests.
 PRUNE_PATHS = ("bin", "ai_edge_litert/aot", "ai_edge_litert/tools", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
 PRUNE_DIR_NAMES = ("__pycache__", "tests")
-#: The function package: the handler, the core library and the models it loads (the classifier,
-#: its contract and the detector's fixed-shape files).
-FUNCTION_MODELS = ("agegender.tflite", "agegender.contract.json", "detector/yunet_n_*.tflite")
+#: The function package: the handler, the core library and the models it loads (the detector's
+#: fixed-shape files, and the stack's classifier with its contract: ``CLASSIFIER_MODELS``).
+FUNCTION_MODELS = ("detector/yunet_n_*.tflite",)
+#: The files of each classifier a stack can choose (``PipelineConfig.classifier``).
+CLASSIFIER_MODELS = {
+    "small": ("agegender.tflite", "agegender.contract.json"),
+    "accurate": ("accurate/faceres_deep_f16.tflite", "accurate/faceres_deep_f16.contract.json"),
+}
 #: The inference function's entry point and package.
 FUNCTION_HANDLERS = ("inference_handler.py",)
 FUNCTION_PACKAGES = ("agegender",)
@@ -160,16 +165,18 @@ def stage_audience_function(out_dir: Path | None = None) -> BuildReport:
     return _report(out_dir)
 
 
-def build_packages(architecture: str, python_version: str) -> LambdaPackages:
+def build_packages(architecture: str, python_version: str, classifier: str = "small") -> LambdaPackages:
     """Every package the stack deploys, built (or reused) and size-checked."""
     layer = build_layer(architecture=architecture, python_version=python_version)
-    function = stage_function()
+    function = stage_function(classifier=classifier)
     check_size(layer, function)
     return LambdaPackages(layer.path, function.path, stage_audience_function().path)
 
 
-def stage_function(out_dir: Path | None = None) -> BuildReport:
-    """Copy the inference handler, the ``agegender`` package and the shipped models into one folder."""
+def stage_function(out_dir: Path | None = None, classifier: str = "small") -> BuildReport:
+    """Copy the inference handler, the ``agegender`` package, the detector and ``classifier``'s model into one
+    folder.
+    """
     out_dir = out_dir or BUILD_DIR / "function"
     shutil.rmtree(out_dir, ignore_errors=True)
     (out_dir / "models").mkdir(parents=True)
@@ -181,7 +188,7 @@ def stage_function(out_dir: Path | None = None) -> BuildReport:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     models = REPO_ROOT / "models"
-    for pattern in FUNCTION_MODELS:
+    for pattern in FUNCTION_MODELS + CLASSIFIER_MODELS[classifier]:
         found = sorted(models.glob(pattern))
         if not found:
             raise FileNotFoundError(f"models/{pattern} is missing (the models are committed: check out models/)")
@@ -216,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--architecture", choices=sorted(MACHINES), default="arm64")
     parser.add_argument("--python-version", default="3.14")
+    parser.add_argument("--classifier", choices=sorted(CLASSIFIER_MODELS), default="small")
     args = parser.parse_args(argv)
     layer = build_layer(architecture=args.architecture, python_version=args.python_version)
-    function = stage_function()
+    function = stage_function(classifier=args.classifier)
     audience = stage_audience_function()
     for label, report in (("layer", layer), ("function", function), ("audience function", audience)):
         print(

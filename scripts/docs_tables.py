@@ -390,7 +390,66 @@ def bench_augmentation() -> str:
     return table(["result", "backend", "batch", "ms a step, plain", "ms a step, augmented"], rows)
 
 
+def bench_accurate_option() -> str:
+    """Both classifiers on the same camera frames of every source's test faces."""
+    d = bench("accurate_option")
+    names = {"small": "small (default)", "accurate": "accurate"}
+    rows = []
+    for source_name, models in d["sources"].items():
+        for model, r in models.items():
+            mae = f"{r['age_mae']:.2f} y" if r["age_mae"] is not None else "-"
+            gap = f"{r['adult_race_gap_points']:.1f}" if r["adult_race_gap_points"] is not None else "-"
+            rows.append(
+                [
+                    source_name,
+                    names[model],
+                    f"{r['found']}/{r['faces']}",
+                    f"{100 * r['gender_accuracy']:.1f}%",
+                    mae,
+                    gap,
+                ]
+            )
+    text = table(["test faces", "classifier", "found", "gender", "age MAE", "adult race gap, points"], rows)
+    bands = list(next(iter(d["sources"].values()))["small"]["by_band"])
+    band_rows = []
+    for source_name, models in d["sources"].items():
+        for model, r in models.items():
+            if r["by_band"]:
+                cells = [
+                    f"{100 * r['by_band'][b]['gender_accuracy']:.0f}% / {r['by_band'][b]['age_mae']:.1f}"
+                    if b in r["by_band"]
+                    else "-"
+                    for b in bands
+                ]
+                band_rows.append([source_name, names[model], *cells])
+    text += "\n\nBy age band (gender accuracy / age MAE in years; bands with at least 10 faces):\n\n"
+    text += table(["test faces", "classifier", *bands], band_rows)
+    model_rows = [
+        [
+            names[model],
+            f"`{m['file']}`",
+            f"{m['bytes'] / 1e6:.1f} MB",
+            f"{m['ms_per_face']:.2f} ms",
+            f"{m['usd_per_million_images']:.2f}",
+        ]
+        for model, m in d["models"].items()
+    ]
+    text += "\n\n" + table(
+        ["classifier", "file", "size", "a face, one thread", "USD per million 1280x720 images, 3 faces (arm64)"],
+        model_rows,
+    )
+    if parity := d.get("parity_vs_saved_model"):
+        text += (
+            f"\n\nThe accurate TFLite file against the converted SavedModel on the same {parity['crops']:,} crops: "
+            f"gender decisions {100 * parity['gender_decision_agreement']:.1f}% the same, P(female) within "
+            f"{parity['max_p_female_difference']:.3f}, age within {parity['max_age_difference_years']:.2f} y "
+            f"(mean {parity['mean_age_difference_years']:.2f} y)."
+        )
+    return text + source("accurate_option")
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "bench-accurate-option": bench_accurate_option,
     "pipeline-settings": pipeline_settings,
     "function-environment": function_environment,
     "audience-environment": audience_environment,

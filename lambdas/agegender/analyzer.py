@@ -13,7 +13,7 @@ from agegender import decoding
 from agegender.appearance import describe
 from agegender.classifier import AgeGenderClassifier
 from agegender.detector import DEFAULT_MIN_SCORE, KEYPOINTS, YUNET_N, Detection, FaceDetector, same_face
-from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_face, quality
+from agegender.faces import CROP_SIDE, DEFAULT_MIN_EYE_DISTANCE, align_face, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.pose import AttentionLimits, estimate_pose
 from agegender.preprocessing import prepare_faces
@@ -135,7 +135,9 @@ class ImageAnalyzer:
         decoded = self._decode(data)
         image = decoded.image
         detections = self.detect(image)
-        aligned = [align_face(image, d) for d in detections]
+        contract = self.classifier.contract
+        side = max(CROP_SIDE, contract.input_size)  # never enlarge a crop the model then shrinks
+        aligned = [align_face(image, d, scale=contract.crop_scale, crop_side=side) for d in detections]
         usable = [i for i, a in enumerate(aligned) if a.eye_distance_px >= self.settings.min_eye_distance]
         inputs = prepare_faces([aligned[i].crop for i in usable], self.classifier.input_size)
         attributes = dict(zip(usable, self.classifier.predict_inputs(inputs).faces(), strict=True))
@@ -147,7 +149,7 @@ class ImageAnalyzer:
                 pose=poses[i],
                 attentive=self.settings.attention.attentive(poses[i]),
                 age_groups=self.settings.age_groups,
-                quality=quality(aligned[i].crop),
+                quality=quality(aligned[i].template_crop),
             )
             for i, d in enumerate(detections)
         ]

@@ -25,3 +25,7 @@ def models_dir() -> Path:
 MODELS_DIR = models_dir()
 DETECTOR_DIR = MODELS_DIR / "detector"
 DEFAULT_MODEL_PATH = MODELS_DIR / "agegender.tflite"
+#: The accurate option: HSE's faceres-deep behind the same contract (``scripts/convert_teacher.py``).
+ACCURATE_MODEL_PATH = MODELS_DIR / "accurate" / "faceres_deep_f16.tflite"
+#: The shipped classifiers by the name a stack (``PipelineConfig.classifier``) and ``predict`` choose them by.
+CLASSIFIERS = {"small": DEFAULT_MODEL_PATH, "accurate": ACCURATE_MODEL_PATH}

@@ -22,10 +22,11 @@ from agegender.exceptions import AgeGenderError, AnalysisFailedError, InvalidPat
 
 def _predict(args: argparse.Namespace) -> int:
     from agegender.analyzer import ImageAnalyzer
+    from agegender.assets import CLASSIFIERS
     from agegender.classifier import AgeGenderClassifier
     from agegender.results import result_document
 
-    classifier = AgeGenderClassifier(args.model, num_threads=args.threads)
+    classifier = AgeGenderClassifier(args.model or CLASSIFIERS[args.classifier], num_threads=args.threads)
     analyzer = ImageAnalyzer(classifier, detect_faces=not args.no_detect)
     model = analyzer.model_info
     for path in args.images:
@@ -49,7 +50,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The parser with the runtime's commands, and its subcommand set (upper floors add theirs)."""
-    from agegender.assets import DEFAULT_MODEL_PATH
+    from agegender.assets import CLASSIFIERS
 
     parser = argparse.ArgumentParser(prog="agegender", description="Age and gender inference.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,7 +59,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     predict.add_argument(
         "--no-detect", action="store_true", help="each image is one aligned face crop (no face detection)"
     )
-    predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, help="classifier .tflite (with contract)")
+    predict.add_argument(
+        "--classifier", choices=sorted(CLASSIFIERS), default="small", help="a shipped classifier (default small)"
+    )
+    predict.add_argument("--model", type=Path, default=None, help="instead: a classifier .tflite (with contract)")
     predict.add_argument("--threads", type=int, default=1, help="TFLite threads")
     predict.set_defaults(run=_predict)
     return parser, commands

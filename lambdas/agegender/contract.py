@@ -29,7 +29,7 @@ class ModelContract:
     version: str
     architecture: str
     input_size: int
-    quantization: str  # "float32" or "int8"
+    quantization: str  # "float32", "float16" (weights) or "int8"
     color_order: str = preprocessing.COLOR_ORDER
     input_range: tuple[int, int] = (0, 255)
     label_version: str = labels.LABEL_VERSION
@@ -45,6 +45,9 @@ class ModelContract:
     #: a softer second opinion, so that a decision rests less on fine skin texture that a smaller,
     #: recompressed or blurred copy of the photo loses (1.0 = the mirror image as it is).
     mirror_resolution: float = 1.0
+    #: The face crop's side relative to the small model's framing (``agegender.faces.TEMPLATE``, 2.55
+    #: eye distances): a network trained on wider crops sees the same context at inference.
+    crop_scale: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -71,6 +74,8 @@ class ModelContract:
             problems.append(f"colour order {self.color_order} != runtime {preprocessing.COLOR_ORDER}")
         if not 0.0 < self.mirror_resolution <= 1.0:
             problems.append(f"mirror_resolution {self.mirror_resolution} is not in (0, 1]")
+        if not 0.5 <= self.crop_scale <= 3.0:
+            problems.append(f"crop_scale {self.crop_scale} is not in [0.5, 3]")
         if tuple(self.input_range) != (0, 255):
             problems.append(f"input range {self.input_range} != (0, 255)")
         if problems:

@@ -35,6 +35,18 @@ class AlignedFace:
     crop: Image.Image
     eye_distance_px: float
     roll_degrees: float
+    #: The crop's side relative to ``TEMPLATE``'s framing (``ModelContract.crop_scale``).
+    scale: float = 1.0
+
+    @property
+    def template_crop(self) -> Image.Image:
+        """The central part of ``crop`` framed like ``TEMPLATE`` (what ``quality`` measures)."""
+        if self.scale == 1.0:
+            return self.crop
+        side = self.crop.width
+        inner = side / self.scale
+        margin = (side - inner) / 2
+        return self.crop.crop((round(margin), round(margin), round(margin + inner), round(margin + inner)))
 
 
 def eye_geometry(detection: Detection, width: int, height: int) -> tuple[np.ndarray, float, float]:
@@ -59,18 +71,25 @@ def similarity_to(template: np.ndarray, points: np.ndarray) -> tuple[float, floa
     return a, b, tx, ty
 
 
-def align_face(image: Image.Image, detection: Detection) -> AlignedFace:
-    """Crop the face so its keypoints sit where UTKFace's do (``TEMPLATE``), at ``CROP_SIDE`` px."""
+def align_face(
+    image: Image.Image, detection: Detection, *, scale: float = 1.0, crop_side: int = CROP_SIDE
+) -> AlignedFace:
+    """Crop the face so its keypoints sit where UTKFace's do (``TEMPLATE``), at ``crop_side`` px.
+
+    ``scale`` widens the crop around its centre (``ModelContract.crop_scale``): 1.33 shows what a
+    network trained on the detector box's 1.12x square sees.
+    """
     width, height = image.size
     _, distance, roll = eye_geometry(detection, width, height)
     points = detection.keypoints * (width, height)
+    template = (0.5 + (TEMPLATE - 0.5) / scale) * crop_side
     # Crop pixel (u, v) -> source pixel (x, y).
-    a, b, tx, ty = similarity_to(TEMPLATE * CROP_SIDE, points)
-    side = math.hypot(a, b) * CROP_SIDE  # crop side in source pixels
-    center = np.array([a * CROP_SIDE / 2 - b * CROP_SIDE / 2 + tx, b * CROP_SIDE / 2 + a * CROP_SIDE / 2 + ty])
+    a, b, tx, ty = similarity_to(template, points)
+    side = math.hypot(a, b) * crop_side  # crop side in source pixels
+    center = np.array([a * crop_side / 2 - b * crop_side / 2 + tx, b * crop_side / 2 + a * crop_side / 2 + ty])
     # Shrink large faces with an antialiased resize first; the affine warp itself only
     # samples bilinearly and would alias when reducing more than about 2x.
-    reduce = max(1.0, side / (1.5 * CROP_SIDE))
+    reduce = max(1.0, side / (1.5 * crop_side))
     source, offset, scale_back = image, np.zeros(2), np.ones(2)
     if reduce > 1.0:
         reach = side * 0.75  # half-diagonal of the crop plus a margin, around its centre
@@ -91,13 +110,13 @@ def align_face(image: Image.Image, detection: Detection) -> AlignedFace:
         (ty - offset[1]) / scale_back[1],
     )
     crop = source.transform(
-        (CROP_SIDE, CROP_SIDE),
+        (crop_side, crop_side),
         Image.Transform.AFFINE,
         coefficients,
         resample=Image.Resampling.BILINEAR,
         fillcolor=OUTSIDE_FILL,
     )
-    return AlignedFace(crop, distance, roll)
+    return AlignedFace(crop, distance, roll, scale)
 
 
 #: Laplacian variance at which Sharpness is 50. Measured on the centres of 200 UTKFace crops:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agegender import METRICS_NAMESPACE, SERVICE_NAME
 from agegender.analyzer import AnalyzerSettings
-from agegender.assets import DEFAULT_MODEL_PATH
+from agegender.assets import CLASSIFIERS
 from agegender.capture import DEFAULT_MAX_CAPTURE_AHEAD_S
 from agegender.decoding import DEFAULT_DEADLINE_S
 from agegender.detector import YUNET_N
@@ -35,7 +35,8 @@ VARIABLES = {
         f"{_ANALYZER.attention.pitch:g}",
     ),
     "DELETE_SOURCE": ("delete each upload once its result is written: true | false", "false"),
-    "MODEL_PATH": ("classifier .tflite (contract beside it)", str(DEFAULT_MODEL_PATH)),
+    "CLASSIFIER": (f"the shipped classifier: {' | '.join(CLASSIFIERS)}", "small"),
+    "MODEL_PATH": ("a classifier .tflite of your own (contract beside it); empty: CLASSIFIER's", ""),
     "NUM_THREADS": ("TFLite threads", "1"),
     "MAX_IMAGE_BYTES": ("larger objects get an ImageTooLarge result", str(_ANALYZER.max_bytes)),
     "MAX_IMAGE_PIXELS": ("images declaring more pixels get an ImageTooLarge result", str(_ANALYZER.max_pixels)),
@@ -110,7 +111,10 @@ class Settings:
         camera_topic_arn = get("CAMERA_TOPIC_ARN")
         if camera_topic_arn and not (camera_topic_arn.startswith("arn:") and camera_topic_arn.endswith(".fifo")):
             problems.append(f"CAMERA_TOPIC_ARN={camera_topic_arn!r} is not the ARN of a FIFO topic (.fifo)")
-        model_path = Path(get("MODEL_PATH"))
+        classifier = get("CLASSIFIER")
+        if classifier not in CLASSIFIERS:
+            problems.append(f"CLASSIFIER={classifier!r} must be one of {sorted(CLASSIFIERS)}")
+        model_path = Path(get("MODEL_PATH") or CLASSIFIERS.get(classifier, CLASSIFIERS["small"]))
         if not model_path.exists():
             problems.append(f"MODEL_PATH={model_path} does not exist")
         try:

@@ -38,6 +38,7 @@ def test_context_overrides_accept_json_text_and_strings():
         ({"results_prefix": "out"}, "must be empty or end with '/'"),
         ({"function_environment": {"RESULTS_BUCKET": "x"}}, "may not set"),
         ({"memory_mb": "lots"}, "memory_mb='lots' is not a int"),
+        ({"classifier": "huge"}, "classifier='huge' must be one of ['accurate', 'small']"),
     ],
 )
 def test_bad_overrides_say_what_is_wrong(overrides, message):
@@ -52,3 +53,15 @@ def test_handler_environment_is_what_the_function_reads():
     env = PipelineConfig(results_topic=True).handler_environment(results_bucket="r", results_topic_arn="arn:aws:sns:x")
     assert set(env) <= set(VARIABLES)
     assert env["RESULTS_TOPIC_ARN"] == "arn:aws:sns:x"
+
+
+def test_the_chosen_classifier_reaches_the_function_and_its_package(tmp_path):
+    from agegender.settings import Settings
+    from layers.build import stage_function
+
+    env = PipelineConfig(classifier="accurate").handler_environment(results_bucket="r", results_topic_arn=None)
+    assert env["CLASSIFIER"] == "accurate"
+    assert Settings.from_env(env).model_path.name == "faceres_deep_f16.tflite"
+    package = stage_function(tmp_path / "function", classifier="accurate").path
+    assert (package / "models" / "accurate" / "faceres_deep_f16.contract.json").exists()
+    assert not (package / "models" / "agegender.tflite").exists()  # only the chosen classifier ships

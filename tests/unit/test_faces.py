@@ -84,3 +84,16 @@ def test_quality_brightness_and_sharpness():
     soft = quality(detailed.filter(ImageFilter.GaussianBlur(2)))["Sharpness"]
     assert sharp > 95
     assert soft < sharp
+
+
+def test_a_wider_crop_keeps_the_face_centred_and_its_template_crop_is_the_usual_framing():
+    points = TEMPLATE * CROP_SIDE * 1.5 + (200, 100)
+    image = dots_image((640, 480), points, 4)
+    usual = align_face(image, detection_at(points, (640, 480)))
+    wide = align_face(image, detection_at(points, (640, 480)), scale=1.33, crop_side=224)
+    assert wide.crop.size == (224, 224)
+    squeezed = (0.5 + (TEMPLATE - 0.5) / 1.33) * 224  # the keypoints sit 1.33x closer to the centre
+    np.testing.assert_allclose(dot_centroids(wide.crop, squeezed), squeezed, atol=2.0)
+    inner = wide.template_crop
+    assert abs(inner.width - 224 / 1.33) <= 1
+    assert usual.template_crop is usual.crop

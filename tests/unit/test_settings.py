@@ -42,6 +42,7 @@ def test_every_problem_is_named_at_once(shipped_model):
         "AGE_GROUPS": "x",
         "MODEL_PATH": "/nope.tflite",
         "RESULTS_PREFIX": "out",
+        "CLASSIFIER": "huge",
     }
     with pytest.raises(InvalidConfigurationError) as error:
         Settings.from_env(env)
@@ -55,6 +56,7 @@ def test_every_problem_is_named_at_once(shipped_model):
         "AGE_GROUPS",
         "MODEL_PATH",
         "RESULTS_PREFIX",
+        "CLASSIFIER",
     ):
         assert name in message
 
