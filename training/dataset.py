@@ -18,7 +18,7 @@ import re
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +159,16 @@ class FaceDataset:
     names: np.ndarray  # (N,) str
     splits: np.ndarray  # (N,) str
     sources: np.ndarray  # (N,) str, the source each face came from
+    #: A teacher's P(female) for the row's view (NaN: none) and its age distribution (zeros: none).
+    teacher_p_female: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))  # (N,) float32
+    teacher_age: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.float16))  # (N, MAX_AGE + 1)
+
+    def __post_init__(self) -> None:
+        """Rows no teacher read (the default): NaN and zeros."""
+        if self.teacher_p_female.shape != (len(self.ages),):
+            self.teacher_p_female = np.full(len(self.ages), np.nan, np.float32)
+        if self.teacher_age.shape != (len(self.ages), labels.MAX_AGE + 1):
+            self.teacher_age = np.zeros((len(self.ages), labels.MAX_AGE + 1), np.float16)
 
     def __len__(self) -> int:
         return len(self.ages)
@@ -288,7 +298,7 @@ def load_faces(
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(cache.stem + ".tmp.npz")
-        np.savez(tmp, **{k: getattr(dataset, k) for k in FIELDS})
+        np.savez(tmp, **{k: getattr(dataset, k) for k in FIELDS if not k.startswith("teacher_")})
         tmp.replace(cache)
     return dataset
 

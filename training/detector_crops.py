@@ -11,6 +11,11 @@ white-balance shifts, grey frames, JPEG quality), then decoded, detected and ali
 ``faces.align_face``, with the detector's keypoints jittered a little more in training) and
 prepared at the model's input size by the shared ``prepare_face``. Images in which the runtime
 finds no face are recorded as misses. The arrays are cached like the source arrays.
+
+With a ``teacher`` (a classifier file with its contract, ``training.teacher``), each view is also
+cropped as the teacher's contract frames it and classified by the teacher: its P(female) and age
+distribution for exactly the view the student sees (the "patient and consistent teacher" of knowledge
+distillation by function matching), cached beside the view.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from agegender.classifier import AgeGenderClassifier
+from agegender.detector import Detection
+from agegender.labels import MAX_AGE
 from agegender.preprocessing import prepare_face
 from training.dataset import source_digest
 
@@ -72,6 +80,16 @@ class DetectorViews:
     names: np.ndarray  # (M,) source file name of each view
     images: np.ndarray  # (M, S, S, 3) uint8 model inputs
     misses: list[str]  # views in which the runtime found no face
+    #: The teacher's reading of each view (``TeacherOutputs``), or None without a teacher.
+    teacher: TeacherOutputs | None = None
+
+
+@dataclass(frozen=True)
+class TeacherOutputs:
+    """A teacher's outputs for M views."""
+
+    p_female: np.ndarray  # (M,) float32
+    age_probs: np.ndarray  # (M, MAX_AGE + 1) float16
 
 
 def padded(photo: Image.Image) -> Image.Image:
@@ -142,18 +160,18 @@ def camera_view(photo: Image.Image, rng: np.random.Generator, faults: CameraFaul
 
 
 _ANALYZER = None
+_TEACHERS: dict[Path, AgeGenderClassifier] = {}
 
 
-def runtime_crop(
-    data: bytes, size: int, rng: np.random.Generator | None = None, keypoint_jitter: float = 0.0
-) -> np.ndarray | None:
-    """The Lambda's crop of the most confident face in ``data`` at ``size``, or None where it finds none.
+def runtime_face(
+    data: bytes, rng: np.random.Generator | None = None, keypoint_jitter: float = 0.0
+) -> tuple[Image.Image, Detection] | None:
+    """The decoded image and its most confident face as the Lambda finds it, or None where it finds none.
 
-    With ``keypoint_jitter``, the detector's keypoints move by that many eye distances (std) first.
+    With ``keypoint_jitter``, the detector's keypoints move by that many eye distances (std).
     """
     from agegender import decoding
     from agegender.analyzer import ImageAnalyzer
-    from agegender.faces import align_face
 
     global _ANALYZER
     if _ANALYZER is None:
@@ -169,21 +187,64 @@ def runtime_crop(
         eye_distance = float(np.hypot(*(points[1] - points[0])))
         moved = points + rng.normal(0.0, keypoint_jitter * eye_distance, size=points.shape)
         face = dataclasses.replace(face, keypoints=moved / scale)
-    return prepare_face(align_face(image, face).crop, size)
+    return image, face
 
 
-def _views_of(job: tuple[str, bytes, int, int, int, CameraFaults]) -> list[tuple[str, np.ndarray | None]]:
-    name, data, size, views, seed, faults = job
+def runtime_crop(
+    data: bytes,
+    size: int,
+    rng: np.random.Generator | None = None,
+    keypoint_jitter: float = 0.0,
+    crop_scale: float = 1.0,
+) -> np.ndarray | None:
+    """The Lambda's crop of the most confident face in ``data`` at ``size`` (framed ``crop_scale`` times as wide
+    as the template), or None where it finds none.
+    """
+    found = runtime_face(data, rng, keypoint_jitter)
+    return None if found is None else framed(*found, size, crop_scale)
+
+
+def framed(image: Image.Image, face: Detection, size: int, crop_scale: float = 1.0) -> np.ndarray:
+    """``face`` aligned and framed as a model with this input ``size`` and contract ``crop_scale`` sees it."""
+    from agegender.faces import CROP_SIDE, align_face
+
+    aligned = align_face(image, face, scale=crop_scale, crop_side=max(CROP_SIDE, size))
+    return prepare_face(aligned.crop, size)
+
+
+def teacher_reading(image: Image.Image, face: Detection, teacher: Path) -> tuple[float, np.ndarray]:
+    """The ``teacher`` classifier's P(female) and age distribution for ``face``, framed as its contract says."""
+    if teacher not in _TEACHERS:
+        _TEACHERS[teacher] = AgeGenderClassifier(teacher, num_threads=1)
+    model = _TEACHERS[teacher]
+    contract = model.contract
+    inputs = framed(image, face, contract.input_size, contract.crop_scale)[None].astype(np.float32)
+    out = model.model(**{contract.input_name: inputs})
+    return float(out[contract.gender_output].reshape(-1)[0]), out[contract.age_output][0]
+
+
+ViewResult = tuple[str, np.ndarray | None, tuple[float, np.ndarray] | None]
+
+
+def _views_of(job: tuple[str, bytes, int, int, int, CameraFaults, Path | None, float]) -> list[ViewResult]:
+    name, data, size, views, seed, faults, teacher, crop_scale = job
     rng = np.random.default_rng([seed, int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")])
     try:
         face = Image.open(io.BytesIO(data))
         face.load()
     except (OSError, ValueError) as exc:
         log.warning("skipping unreadable image %s: %s", name, exc)
-        return [(name, None)] * views
-    return [
-        (name, runtime_crop(camera_view(face, rng, faults), size, rng, faults.keypoint_jitter)) for _ in range(views)
-    ]
+        return [(name, None, None)] * views
+    found: list[ViewResult] = []
+    for _ in range(views):
+        # The same random draws with and without a teacher: the teacher reads the student's own views.
+        detected = runtime_face(camera_view(face, rng, faults), rng, faults.keypoint_jitter)
+        if detected is None:
+            found.append((name, None, None))
+            continue
+        crop = framed(*detected, size, crop_scale)
+        found.append((name, crop, teacher_reading(*detected, teacher) if teacher is not None else None))
+    return found
 
 
 def detector_views(
@@ -195,30 +256,48 @@ def detector_views(
     workers: int = 2,
     cache: Path | None = None,
     faults: CameraFaults = TRAINING_FAULTS,
+    teacher: Path | None = None,
+    crop_scale: float = 1.0,
 ) -> DetectorViews:
-    """``views`` runtime crops of each ``(name, image bytes)`` item (a process per core, each with its models)."""
+    """``views`` runtime crops of each ``(name, image bytes)`` item (a process per core, each with its models),
+    framed ``crop_scale`` times as wide as the template, with a ``teacher``'s outputs for each.
+    """
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as arrays:
-            return DetectorViews(arrays["names"], arrays["images"], arrays["misses"].tolist())
-    jobs = [(name, data, size, views, seed, faults) for name, data in items]
-    names, images, misses = [], [], []
+            taught = TeacherOutputs(arrays["p_female"], arrays["age_probs"]) if "p_female" in arrays else None
+            return DetectorViews(arrays["names"], arrays["images"], arrays["misses"].tolist(), taught)
+    jobs = [(name, data, size, views, seed, faults, teacher, crop_scale) for name, data in items]
+    names, images, misses, p_female, age_probs = [], [], [], [], []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for results in pool.map(_views_of, jobs, chunksize=64):
-            for name, crop in results:
+            for name, crop, reading in results:
                 if crop is None:
                     misses.append(name)
-                else:
-                    names.append(name)
-                    images.append(crop)
+                    continue
+                names.append(name)
+                images.append(crop)
+                if reading is not None:
+                    p_female.append(reading[0])
+                    age_probs.append(reading[1].astype(np.float16))
     log.info("detector views: %d crops, %d misses", len(images), len(misses))
+    outputs = None
+    if teacher is not None:
+        outputs = TeacherOutputs(
+            np.array(p_female, dtype=np.float32),
+            np.stack(age_probs) if age_probs else np.zeros((0, MAX_AGE + 1), np.float16),
+        )
     found = DetectorViews(
         np.array(names, dtype=str),
         np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8),
         misses,
+        outputs,
     )
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, names=found.names, images=found.images, misses=np.array(misses, dtype=str))
+        arrays = {"names": found.names, "images": found.images, "misses": np.array(misses, dtype=str)}
+        if outputs is not None:
+            arrays |= {"p_female": outputs.p_female, "age_probs": outputs.age_probs}
+        np.savez(cache, **arrays)
     return found
 
 

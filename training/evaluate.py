@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             holdout=args.holdout_source,
             val_fraction=args.val_fraction,
             test_fraction=args.test_fraction,
+            crop_scale=contract.crop_scale,
         )
         evaluate_checks(args.model, mixed.checks, args.output_dir)
         return 0

@@ -130,9 +130,19 @@ def with_augmentation(model: keras.Model, augmenter: keras.Model) -> keras.Model
     return keras.Model(image, model(augmenter(image)), name=f"{model.name}_train")
 
 
+#: Columns of a distilled age target (``training.run.distillation_targets``): the age (negative: unknown),
+#: the teacher's distribution over ``0..MAX_AGE`` (zeros: none) and the teacher's weight.
+DISTILLED_AGE_COLUMNS = labels.MAX_AGE + 3
+
+
 @keras.saving.register_keras_serializable(package="agegender")
 class AgeDistributionLoss(keras.losses.Loss):
-    """Cross-entropy to a Gaussian label distribution plus ``l1_weight`` x |expected age - age|."""
+    """Cross-entropy to a Gaussian label distribution plus ``l1_weight`` x |expected age - age|.
+
+    With distilled targets (``DISTILLED_AGE_COLUMNS`` columns) the target distribution is the teacher's
+    blended with the label's Gaussian by the row's weight; a row without an age learns the teacher's alone,
+    and the L1 term stays on known ages.
+    """
 
     def __init__(self, sigma: float = 3.0, l1_weight: float = 0.1, name: str = "age_loss", **kwargs: object) -> None:
         super().__init__(name=name, **kwargs)
@@ -140,17 +150,28 @@ class AgeDistributionLoss(keras.losses.Loss):
         self.l1_weight = l1_weight
 
     def call(self, y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
-        """Per-face loss; faces whose age is unknown (negative, ``training.dataset.UNKNOWN``) add nothing."""
-        raw = ops.reshape(ops.cast(y_true, "float32"), (-1, 1))
+        """Per-face loss; faces whose age is unknown (negative, ``training.dataset.UNKNOWN``) and that no
+        teacher read add nothing.
+        """
+        y_true = ops.cast(y_true, "float32")
+        distilled = len(y_true.shape) == 2 and y_true.shape[-1] == DISTILLED_AGE_COLUMNS
+        raw = y_true[:, :1] if distilled else ops.reshape(y_true, (-1, 1))
         known = ops.cast(ops.squeeze(raw, 1) >= 0.0, "float32")
         age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
         bins = ops.expand_dims(ops.arange(labels.MAX_AGE + 1, dtype="float32"), 0)
         target = ops.exp(-0.5 * ops.square((bins - age) / self.sigma))
         target = target / ops.sum(target, axis=1, keepdims=True)
+        weight = known
+        if distilled:
+            taught = y_true[:, 1:-1]
+            has_teacher = ops.cast(ops.sum(taught, axis=1) > 0.5, "float32")
+            share = ops.where(known > 0, y_true[:, -1], 1.0) * has_teacher  # no age: the teacher's alone
+            target = ops.expand_dims(1.0 - share, 1) * target + ops.expand_dims(share, 1) * taught
+            weight = ops.maximum(known, has_teacher)
         probs = ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0)
         cross_entropy = -ops.sum(target * ops.log(probs), axis=1)
         expected = ops.sum(probs * bins, axis=1)
-        return known * (cross_entropy + self.l1_weight * ops.abs(expected - ops.squeeze(age, 1)))
+        return weight * cross_entropy + known * self.l1_weight * ops.abs(expected - ops.squeeze(age, 1))
 
     def get_config(self) -> dict[str, object]:
         return {**super().get_config(), "sigma": self.sigma, "l1_weight": self.l1_weight}
@@ -161,7 +182,9 @@ def age_mae(y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
     """Mean absolute error of the expected age, in years (a Keras metric; faces without an age count 0)."""
     bins = ops.arange(labels.MAX_AGE + 1, dtype="float32")
     expected = ops.sum(ops.cast(y_pred, "float32") * bins, axis=-1)
-    raw = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+    y_true = ops.cast(y_true, "float32")
+    distilled = len(y_true.shape) == 2 and y_true.shape[-1] == DISTILLED_AGE_COLUMNS
+    raw = y_true[:, 0] if distilled else ops.reshape(y_true, (-1,))
     age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
     return ops.cast(raw >= 0.0, "float32") * ops.abs(expected - age)
 

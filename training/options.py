@@ -101,6 +101,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hp.add_argument("--holdout_source", default="", help="a source never trained on; checkpoints are chosen on it")
     hp.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="distil from this classifier (.tflite with contract, e.g. models/accurate/faceres_deep_f16.tflite): "
+        "it reads every training camera view, framed as its contract says, and the student learns its outputs",
+    )
+    hp.add_argument(
+        "--teacher_weight",
+        type=float,
+        default=0.5,
+        help="with --teacher, the teacher's share of each target where a face also has its own label (a face "
+        "without an age learns the teacher's alone); the hard labels keep the rest",
+    )
+    hp.add_argument(
+        "--crop_scale",
+        type=float,
+        default=1.0,
+        help="the camera views' face crop relative to the UTKFace framing (agegender.faces.TEMPLATE): 1.33 takes in "
+        "the hair and outline as the accurate option does; recorded in the contract (use with --crops_only for "
+        "every source: the source photos themselves are UTKFace-tight)",
+    )
+    hp.add_argument(
+        "--freeze_batch_norm",
+        type=str_to_bool,
+        default=False,
+        help="true | false: keep batch normalisation fixed (an --init_model rebuilt by training.from_tflite)",
+    )
+    hp.add_argument(
         "--flip_average", type=str_to_bool, default=True, help="true | false: average each face with its mirror image"
     )
     hp.add_argument(

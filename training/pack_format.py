@@ -31,7 +31,7 @@ from training.sources import MixedData
 
 log = logging.getLogger(__name__)
 
-PACK_FORMAT = "1"
+PACK_FORMAT = "2"
 #: Image fields are stored encoded; every other ``FaceDataset`` field as its array.
 _LABEL_FIELDS = tuple(name for name in FIELDS if name != "images")
 

@@ -65,6 +65,8 @@ def load_data(args: argparse.Namespace) -> MixedData:
         test_fraction=args.test_fraction,
         max_images=args.max_images,
         child_weight=args.child_weight,
+        teacher=args.teacher,
+        crop_scale=args.crop_scale,
     )
     log.info("training rows: %s", label_summary(data.train))
     return data
@@ -96,6 +98,10 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
         model = at_input_size(loaded, args.arch, args.input_size, width=args.width, dropout=args.dropout)
     else:
         model = build_model(args.arch, args.input_size, width=args.width, dropout=args.dropout)
+    if args.freeze_batch_norm:
+        from training.from_tflite import freeze_batch_norm
+
+        freeze_batch_norm(model)
     trainer = with_augmentation(model, build_augmenter(args.input_size, fit_seed(args))) if args.augment else model
     steps_per_epoch = math.ceil(len(train_set) / args.batch_size)
     warmup = int(args.warmup_epochs * steps_per_epoch)
@@ -115,7 +121,9 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     )
 
     def targets(split: FaceDataset) -> dict[str, object]:
-        return {GENDER_OUTPUT: split.genders[:, None].astype("float32"), AGE_OUTPUT: split.ages.astype("float32")}
+        if args.teacher is None:
+            return {GENDER_OUTPUT: split.genders[:, None].astype("float32"), AGE_OUTPUT: split.ages.astype("float32")}
+        return distillation_targets(split, args.teacher_weight)
 
     suffix = "/all/detected" if args.holdout_source else "/val/detected"
     watched = {key.split("/")[0]: faces for key, faces in data.checks.items() if key.endswith(suffix)}
@@ -140,6 +148,29 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     )
     validation.restore_best()
     return model
+
+
+def distillation_targets(split: FaceDataset, teacher_weight: float) -> dict[str, object]:
+    """Targets that blend the teacher's outputs with the hard labels (``training.model.DISTILLED_AGE_COLUMNS``).
+
+    Gender: ``w * teacher + (1 - w) * label`` where the teacher read the row, the label elsewhere. Age: the
+    known age (or ``UNKNOWN``), the teacher's distribution (zeros where none) and ``w`` per row, for
+    ``AgeDistributionLoss`` to blend with the label's Gaussian.
+    """
+    import numpy as np
+
+    from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
+
+    taught = np.isfinite(split.teacher_p_female)
+    hard = split.genders.astype("float32")
+    gender = np.where(
+        taught, teacher_weight * np.nan_to_num(split.teacher_p_female) + (1 - teacher_weight) * hard, hard
+    )
+    weight = np.where(taught, teacher_weight, 0.0).astype("float32")
+    age = np.concatenate(
+        [split.ages.astype("float32")[:, None], split.teacher_age.astype("float32"), weight[:, None]], axis=1
+    )
+    return {GENDER_OUTPUT: gender[:, None].astype("float32"), AGE_OUTPUT: age}
 
 
 def calibrate_gender(model: keras.Model, data: MixedData, args: argparse.Namespace) -> dict[str, Any]:
@@ -199,6 +230,7 @@ def export_and_report(
         check_ages=check.ages,
         flip_average=args.flip_average,
         mirror_resolution=args.mirror_resolution,
+        crop_scale=args.crop_scale,
         contract_extra={"gender_temperature": round(calibration_summary["temperature"], 4)},
     )
     shipped = result.tflite[result.shipped]

@@ -90,27 +90,46 @@ def parse_source(text: str, utkface_path: Path = DEFAULT_DATA) -> SourceSpec:
 
 
 def _views(
-    spec: SourceSpec, faces: FaceDataset, size: int, count: int, seed: int, faults: CameraFaults, cache_dir: Path
+    spec: SourceSpec,
+    faces: FaceDataset,
+    size: int,
+    count: int,
+    seed: int,
+    faults: CameraFaults,
+    cache_dir: Path,
+    teacher: Path | None = None,
+    crop_scale: float = 1.0,
 ) -> DetectorViews:
-    """``count`` runtime crops of each face in ``faces`` (one source), cached."""
+    """``count`` runtime crops of each face in ``faces`` (one source), with ``teacher``'s outputs, cached."""
+    from agegender.contract import load_contract
     from agegender.detector import YUNET_N
 
     wanted = set(faces.names.tolist())
     digest = hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()[:16]
     source = find_source(spec.path)
     settings = f"{size}|{count}|{seed}|{digest}|{YUNET_N.name} {YUNET_N.version}|{faults}"
+    if crop_scale != 1.0:
+        settings += f"|crop {crop_scale}"
+    if teacher is not None:
+        contract = load_contract(teacher)
+        settings += f"|teacher {contract.name} {contract.version} {contract.extra.get('sha256')}"
     items = (
         (row, blob) for file, blob in iter_files(source, IMAGE_SUFFIXES) if (row := row_name(spec.name, file)) in wanted
     )
     cache = cache_dir / cache_key(source, settings)
-    return detector_views(items, size, views=count, seed=seed, faults=faults, cache=cache)
+    return detector_views(
+        items, size, views=count, seed=seed, faults=faults, cache=cache, teacher=teacher, crop_scale=crop_scale
+    )
 
 
 def _as_rows(faces: FaceDataset, views: DetectorViews, suffix: str) -> FaceDataset:
     """The views as dataset rows carrying their face's labels and split."""
     row = {name: i for i, name in enumerate(faces.names.tolist())}
     taken = faces.take(np.array([row[name] for name in views.names.tolist()], dtype=np.int64))
-    return FaceDataset(**{**taken.__dict__, "images": views.images, "names": np.char.add(taken.names, suffix)})
+    rows = FaceDataset(**{**taken.__dict__, "images": views.images, "names": np.char.add(taken.names, suffix)})
+    if views.teacher is not None:
+        rows.teacher_p_female, rows.teacher_age = views.teacher.p_female, views.teacher.age_probs
+    return rows
 
 
 def children_weighted(faces: FaceDataset, weight: float, seed: int) -> FaceDataset:
@@ -154,8 +173,12 @@ def load_mixed(
     test_fraction: float = 0.1,
     max_images: int = 0,
     child_weight: float = 1.0,
+    teacher: Path | None = None,
+    crop_scale: float = 1.0,
 ) -> MixedData:
-    """Load each source, add its runtime crops, weight and mix the training rows."""
+    """Load each source, add its runtime crops (with ``teacher``'s outputs on the training views), weight and
+    mix the training rows.
+    """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"source names repeat: {names}")
@@ -186,7 +209,7 @@ def load_mixed(
         held = faces.subset_mask(faces.splits != "train")
         if spec.name == holdout:  # validate on every face, train on none
             held, train = faces, faces.subset_mask(np.zeros(len(faces), bool))
-        evaluation = _views(spec, held, size, 1, seed, EVALUATION_FAULTS, cache_dir)
+        evaluation = _views(spec, held, size, 1, seed, EVALUATION_FAULTS, cache_dir, crop_scale=crop_scale)
         held_views = _as_rows(held, evaluation, EVAL_VIEW_SUFFIX)
         for split in ("val", "test") if spec.name != holdout else ("all",):
             checks[f"{spec.name}/{split}/aligned"] = held if split == "all" else held.subset(split)
@@ -195,7 +218,7 @@ def load_mixed(
         if spec.name != holdout and spec.name not in crops_only:
             val_parts.append(held.subset("val"))
         if len(train) and views:
-            found = _views(spec, train, size, views, seed, TRAINING_FAULTS, cache_dir)
+            found = _views(spec, train, size, views, seed, TRAINING_FAULTS, cache_dir, teacher, crop_scale)
             misses[spec.name] += len(found.misses)
             rows = _as_rows(train, found, VIEW_SUFFIX)
             train = rows if spec.name in crops_only else FaceDataset.concatenate([train, rows])

@@ -95,6 +95,7 @@ def export_all(
     check_ages: np.ndarray,
     flip_average: bool = False,
     mirror_resolution: float = 1.0,
+    crop_scale: float = 1.0,
     contract_extra: dict[str, object] | None = None,
 ) -> ExportResult:
     """Write ``model_dir/1`` (SavedModel) and ``model_dir/<name>_<q>.tflite`` + contracts; check parity.
@@ -122,6 +123,7 @@ def export_all(
             quantization=quantization,
             flip_average=flip_average,
             mirror_resolution=mirror_resolution,
+            crop_scale=crop_scale,
             extra={**(contract_extra or {}), "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)},
         )
         contract_path(path).write_text(contract.to_json())

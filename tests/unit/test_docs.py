@@ -30,6 +30,10 @@ COINCIDENCES = {
         "92.93%",
         ("MODEL_CARD.md", "benchmarks.md"),
     ): "a reliability bin's mean confidence; large faces' detect+crop gender",
+    (
+        "92.2%",
+        ("benchmarks.md", "model-history.md"),
+    ): "the small model on UTKFace test camera frames; an early model through detect+crop",
 }
 
 
