@@ -150,13 +150,18 @@ class DecisionPublisher:
         self.sns, self.topic_arn = sns, topic_arn
 
     def publish_many(self, decisions: list[tuple[Decision, list[str]]], cause: dict[str, Any]) -> None:
-        """Each decision with the displays that play it, ``DISPLAYS_PER_MESSAGE`` displays a message, ten
-        messages a PublishBatch call; raises if any was not accepted.
+        """Each decision with the displays that play it; camera sets that decided alike share messages
+        (the decision without its ``Cameras``), ``DISPLAYS_PER_MESSAGE`` displays a message, ten messages a
+        PublishBatch call; raises if any was not accepted.
         """
         decided = round(time.time(), 3)
+        alike: dict[str, list[str]] = {}
+        for decision, displays in decisions:
+            body = {key: value for key, value in decision.to_dict().items() if key != "Cameras"}
+            alike.setdefault(json.dumps(body, sort_keys=True, allow_nan=False), []).extend(displays)
         messages = [
-            (decision, displays[start : start + DISPLAYS_PER_MESSAGE])
-            for decision, displays in decisions
+            (json.loads(body), displays[start : start + DISPLAYS_PER_MESSAGE])
+            for body, displays in alike.items()
             for start in range(0, len(displays), DISPLAYS_PER_MESSAGE)
         ]
         for start in range(0, len(messages), PUBLISH_BATCH):
@@ -164,13 +169,13 @@ class DecisionPublisher:
                 {
                     "Id": str(i),
                     "Message": json.dumps(
-                        {"DisplayIds": displays, **d.to_dict(), "Cause": cause, "DecidedAt": decided}, allow_nan=False
+                        {"DisplayIds": displays, **body, "Cause": cause, "DecidedAt": decided}, allow_nan=False
                     ),
                     "MessageAttributes": {
                         "display_id": {"DataType": "String.Array", "StringValue": json.dumps(displays)}
                     },
                 }
-                for i, (d, displays) in enumerate(messages[start : start + PUBLISH_BATCH])
+                for i, (body, displays) in enumerate(messages[start : start + PUBLISH_BATCH])
             ]
             failed = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=entries).get("Failed")
             if failed:
