@@ -184,7 +184,7 @@ def load_mixed(
         raise ValueError(f"source names repeat: {names}")
     if holdout and holdout not in names:
         raise ValueError(f"--holdout_source {holdout!r} is not one of the sources {names}")
-    train_parts, val_parts, checks, misses = [], [], {}, {}
+    train_parts, val_parts, view_val_parts, checks, misses = [], [], [], {}, {}
     described: dict[str, dict[str, object]] = {}
     for index, spec in enumerate(specs):
         faces = load_faces(
@@ -217,6 +217,8 @@ def load_mixed(
         misses[spec.name] = len(evaluation.misses)
         if spec.name != holdout and spec.name not in crops_only:
             val_parts.append(held.subset("val"))
+        elif spec.name != holdout:
+            view_val_parts.append(held_views.subset("val"))
         if len(train) and views:
             found = _views(spec, train, size, views, seed, TRAINING_FAULTS, cache_dir, teacher, crop_scale)
             misses[spec.name] += len(found.misses)
@@ -231,8 +233,8 @@ def load_mixed(
             misses[spec.name],
         )
     empty = train_parts[-1].subset_mask(np.zeros(len(train_parts[-1]), bool))  # a source's columns, no rows
-    mixed = MixedData(
-        FaceDataset.concatenate(train_parts), FaceDataset.concatenate(val_parts or [empty]), checks, misses
-    )
+    # Every source crops-only: validate on their detect+crop views (there is no photo framed as training is).
+    validation = val_parts or view_val_parts or [empty]
+    mixed = MixedData(FaceDataset.concatenate(train_parts), FaceDataset.concatenate(validation), checks, misses)
     mixed.sources = described
     return mixed

@@ -11,7 +11,15 @@ from PIL import Image, ImageOps
 
 from training.dataset import UNKNOWN, VIEW_SUFFIX, FaceDataset
 from training.options import DEFAULT_DATA
-from training.sources import CHILD_AGE, KNOWN_PATHS, children_weighted, load_mixed, parse_source, weighted
+from training.sources import (
+    CHILD_AGE,
+    EVAL_VIEW_SUFFIX,
+    KNOWN_PATHS,
+    children_weighted,
+    load_mixed,
+    parse_source,
+    weighted,
+)
 
 
 def test_source_specs():
@@ -90,6 +98,11 @@ def test_mixed_sources_with_views_a_crops_only_source_and_a_held_out_one(tmp_pat
     assert set(train.splits) == {"train"}
     assert {"one/val/aligned", "one/val/detected", "two/test/detected"} <= set(mixed.checks)
     assert set(mixed.val.sources) == {"one"}  # Keras's validation: the sources trained in their own framing
+    wide = load_mixed(
+        specs, 32, views=1, seed=0, cache_dir=tmp_path / "cache", crops_only=frozenset({"one", "two"}), crop_scale=1.33
+    )
+    assert len(wide.val) > 0  # every source crops-only: validation is their detect+crop views
+    assert (np.char.find(wide.val.names.astype(str), EVAL_VIEW_SUFFIX) >= 0).all()
 
     held = load_mixed(specs, 32, views=1, seed=0, cache_dir=tmp_path / "cache", holdout="two")
     assert set(held.train.sources) == {"one"}
