@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from agegender.analyzer import ImageAnalyzer
 from agegender.assets import ACCURATE_MODEL_PATH, DEFAULT_MODEL_PATH
 from agegender.classifier import AgeGenderClassifier
 from bench import REPO_ROOT
+from bench.classifier_latency import time_per_face
 from bench.cost import cost_per_million, measured_ms
 from infra.config import PipelineConfig
 
@@ -145,17 +145,8 @@ def agreement(read: dict[str, np.ndarray], teacher: dict[str, np.ndarray]) -> di
 
 
 def ms_per_face(model_path: Path, repeats: int = 100) -> float:
-    """Median classifier milliseconds per face, batch 1, one thread (as ``bench.classifier_latency``)."""
-    classifier = AgeGenderClassifier(model_path, num_threads=1)
-    inputs = np.random.default_rng(0).integers(0, 256, (1, classifier.input_size, classifier.input_size, 3), np.uint8)
-    for _ in range(10):
-        classifier.predict_inputs(inputs)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        classifier.predict_inputs(inputs)
-        samples.append((time.perf_counter() - start) * 1000)
-    return float(np.median(samples))
+    """Median classifier milliseconds per face, batch 1, one thread (``bench.classifier_latency``'s timing)."""
+    return time_per_face(AgeGenderClassifier(model_path, num_threads=1), 1, repeats)["median_ms"]
 
 
 def usd_per_million(extra_ms_per_face: float, faces: int = 3, s3_io_ms: float = 30.0) -> float:
