@@ -167,21 +167,14 @@ def reference_parity(reference: Path, frames: list[bytes]) -> dict[str, float]:
     import tensorflow as tf
 
     from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT, INPUT_NAME
-    from agegender.faces import CROP_SIDE, align_face
     from agegender.labels import age_statistics
-    from agegender.preprocessing import prepare_faces
+    from training.detector_crops import runtime_crop
 
-    analyzer = ImageAnalyzer(AgeGenderClassifier(ACCURATE_MODEL_PATH, num_threads=2, max_batch=32))
-    contract = analyzer.classifier.contract
-    crops = []
-    for frame in frames:
-        image = analyzer._decode(frame).image
-        found = analyzer.detect(image)
-        if found:
-            side = max(CROP_SIDE, contract.input_size)
-            crops.append(align_face(image, found[0], scale=contract.crop_scale, crop_side=side).crop)
-    inputs = prepare_faces(crops, contract.input_size)
-    lite = analyzer.classifier.predict_inputs(inputs)
+    classifier = AgeGenderClassifier(ACCURATE_MODEL_PATH, num_threads=2, max_batch=32)
+    contract = classifier.contract
+    crops = [runtime_crop(frame, contract.input_size, crop_scale=contract.crop_scale) for frame in frames]
+    inputs = np.stack([crop for crop in crops if crop is not None])
+    lite = classifier.predict_inputs(inputs)
     serve = tf.saved_model.load(str(reference)).signatures["serving_default"]
     gender, ages = [], []
     for start in range(0, len(inputs), 32):

@@ -206,10 +206,9 @@ def runtime_crop(
 
 def framed(image: Image.Image, face: Detection, size: int, crop_scale: float = 1.0) -> np.ndarray:
     """``face`` aligned and framed as a model with this input ``size`` and contract ``crop_scale`` sees it."""
-    from agegender.faces import CROP_SIDE, align_face
+    from agegender.faces import align_for_model
 
-    aligned = align_face(image, face, scale=crop_scale, crop_side=max(CROP_SIDE, size))
-    return prepare_face(aligned.crop, size)
+    return prepare_face(align_for_model(image, face, size, crop_scale).crop, size)
 
 
 def teacher_reading(image: Image.Image, face: Detection, teacher: Path) -> tuple[float, np.ndarray]:

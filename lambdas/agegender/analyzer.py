@@ -13,7 +13,7 @@ from agegender import decoding
 from agegender.appearance import describe
 from agegender.classifier import AgeGenderClassifier
 from agegender.detector import DEFAULT_MIN_SCORE, KEYPOINTS, YUNET_N, Detection, FaceDetector, same_face
-from agegender.faces import CROP_SIDE, DEFAULT_MIN_EYE_DISTANCE, align_face, quality
+from agegender.faces import DEFAULT_MIN_EYE_DISTANCE, align_for_model, quality
 from agegender.labels import DEFAULT_AGE_GROUPS, AgeGroupTable
 from agegender.pose import AttentionLimits, estimate_pose
 from agegender.preprocessing import prepare_faces
@@ -136,8 +136,7 @@ class ImageAnalyzer:
         image = decoded.image
         detections = self.detect(image)
         contract = self.classifier.contract
-        side = max(CROP_SIDE, contract.input_size)  # never enlarge a crop the model then shrinks
-        aligned = [align_face(image, d, scale=contract.crop_scale, crop_side=side) for d in detections]
+        aligned = [align_for_model(image, d, contract.input_size, contract.crop_scale) for d in detections]
         usable = [i for i, a in enumerate(aligned) if a.eye_distance_px >= self.settings.min_eye_distance]
         inputs = prepare_faces([aligned[i].crop for i in usable], self.classifier.input_size)
         attributes = dict(zip(usable, self.classifier.predict_inputs(inputs).faces(), strict=True))

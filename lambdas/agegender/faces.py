@@ -119,6 +119,13 @@ def align_face(
     return AlignedFace(crop, distance, roll, scale)
 
 
+def align_for_model(image: Image.Image, detection: Detection, input_size: int, crop_scale: float) -> AlignedFace:
+    """``align_face`` as a model with this input side and contract ``crop_scale`` needs it: at ``CROP_SIDE`` px,
+    or at the input side where that is larger (a crop is never enlarged for the model to use).
+    """
+    return align_face(image, detection, scale=crop_scale, crop_side=max(CROP_SIDE, input_size))
+
+
 #: Laplacian variance at which Sharpness is 50. Measured on the centres of 200 UTKFace crops:
 #: median variance 35 as distributed (Sharpness 70), 14 after a 1 px Gaussian blur (49),
 #: 5.4 after 2 px (26), 2.6 after 4 px (15).
