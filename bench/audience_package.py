@@ -24,17 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import REPO_ROOT, add_json_option, report
+from infra.config import PipelineConfig
 from layers.build import build_layer, stage_audience_function, stage_function
 
 IMPORT = "import time; t = time.perf_counter(); import audience_handler; print((time.perf_counter() - t) * 1000)"
+#: The deployed function's environment (no decisions topic), as the stack sets it.
 ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
-    "STATE_TABLE": "state",
-    "RESULTS_BUCKET": "results",
-    "RULES_BUCKET": "results",
-    "AGE_GROUP_NAMES": "child,teen,adult,senior",
-    "MINOR_AGE_GROUPS": "child,teen",
     "PYTHONDONTWRITEBYTECODE": "1",
+    **PipelineConfig().audience_environment(table="state", results_bucket="results", decisions_topic_arn=""),
 }
 
 

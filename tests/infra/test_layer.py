@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 from agegender.detector import YUNET_N
+from infra.config import PipelineConfig
 from layers.build import LAMBDA_UNZIPPED_LIMIT, PRUNE_PATHS, RUNTIME_PROVIDED, runtime_requirements
 from tests.conftest import REPO_ROOT
 
@@ -138,11 +139,7 @@ def test_the_audience_functions_run_from_their_own_small_package(audience_packag
         "PYTHONPATH": os.pathsep.join([str(root), str(runtime)]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
-        "STATE_TABLE": "state",
-        "RESULTS_BUCKET": "results",
-        "RULES_BUCKET": "results",
-        "AGE_GROUP_NAMES": "child,teen,adult,senior",
-        "MINOR_AGE_GROUPS": "child,teen",
+        **PipelineConfig().audience_environment(table="state", results_bucket="results", decisions_topic_arn=""),
     }
     fixture = REPO_ROOT / "tests" / "data" / "frame_message.json"
     probe = subprocess.run(
