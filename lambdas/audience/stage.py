@@ -4,8 +4,8 @@ For a frame: read the camera's state, take the frame in, write the audience reco
 finished, save the state (conditional on the version read; on a conflict, start again from
 a fresh read: the records written are the same ones again), then decide for each display the
 set of cameras that displays watch with this one (displays that watch the same cameras share a
-decision: a frame's cost grows with the camera sets, not the displays); where the creative changed,
-publish the decision, then store it. A message
+decision, and the decisions lie in a bounded number of shards: a frame's writes grow with neither the
+displays nor the camera sets); where the creative changed, publish the decision, then store it. A message
 leaves the queue only after all of this succeeded, so a failure anywhere repeats the frame:
 the camera state recognises the frame, and the decision, not yet stored, is published again
 (displays get each change at least once).
@@ -27,7 +27,7 @@ from agegender.frame_message import Frame, NotAFrameError
 from audience.camera import CameraSettings, CameraState, Changes, Presence
 from audience.records import RecordWriter, minute_record, track_record
 from audience.rules import Decision, InvalidRulesError, Rules, decide, parse_rules
-from audience.store import CAMERA, LAST_RULES, StaleStateError, StateStore, decision_id
+from audience.store import CAMERA, LAST_RULES, StaleStateError, StateStore, decision_slot
 
 log = logging.getLogger(__name__)
 #: Reads and writes of one camera before a conflict is reported as a failure (the queue retries).
@@ -44,8 +44,16 @@ def display_decision(store: StateStore, rules: Rules, display: str) -> dict[str,
     cameras = rules.camera_set_of(display)
     if cameras is None:
         return None
-    body, _ = store.load(decision_id(cameras))
-    return None if body is None else {"DisplayId": display, **body}
+    shard, key = decision_slot(cameras)
+    body, _ = store.load(shard)
+    if body is None or key not in body:
+        return None
+    return {"DisplayId": display, **Decision.from_dict({**body[key], "Cameras": cameras}).to_dict()}
+
+
+def _stored(decision: Decision) -> dict[str, Any]:
+    """A decision as its shard keeps it: without its cameras, which its key stands for."""
+    return {key: value for key, value in decision.to_dict().items() if key != "Cameras"}
 
 
 class RulesSource:
@@ -195,6 +203,7 @@ class AudienceStage:
     ) -> None:
         self.store, self.writer, self.rules, self.publisher = store, writer, rules, publisher
         self.settings = settings or CameraSettings()
+        self._live_keys: tuple[Rules | None, frozenset[str]] = (None, frozenset())
 
     def handle_frame(self, frame: Frame, arrived: float | None = None) -> FrameOutcome:
         """Take one frame in (idempotent), write its records, update its displays' decisions.
@@ -274,8 +283,8 @@ class AudienceStage:
         return dataclasses.replace(presence, newest=newest)
 
     def _decide_for(self, state: CameraState, now: float | None, cause: dict[str, Any]) -> list[Decision]:
-        """Decide for each camera set this camera is in: one read of all their items, one look at each camera
-        in them, and a write and a publish only where a decision changed.
+        """Decide for each camera set this camera is in: one read of their shards, one look at each camera in
+        them, and a write of a shard and a publish only where a decision changed.
         """
         rules = self.rules.get()
         if rules is None:
@@ -289,26 +298,38 @@ class AudienceStage:
                 return changed
             # Each attempt reads the other cameras again: a conflict means another camera's frame moved on.
             audiences = self._audiences(pending, state.camera, own, now)
-            stored = self.store.load_many([decision_id(cameras) for cameras in pending])
-            writes, announced = [], []
+            slots = {cameras: decision_slot(cameras) for cameras in pending}
+            stored = self.store.load_many(sorted({shard for shard, _ in slots.values()}))
+            shards: dict[str, dict[str, Any]] = {}
+            announced = []
             for cameras in pending:
-                body, version = stored[decision_id(cameras)]
-                current = Decision.from_dict(body) if body else None
+                shard, key = slots[cameras]
+                body = stored[shard][0] or {}
+                current = Decision.from_dict({**body[key], "Cameras": cameras}) if key in body else None
                 decision = decide(cameras, audiences[cameras], rules, current)
                 if current is not None and decision == current:
                     continue
-                writes.append((decision_id(cameras), decision.to_dict(), version))
+                if shard not in shards:
+                    shards[shard] = self._live_entries(body, rules)
+                shards[shard][key] = _stored(decision)
                 if current is None or decision.creative != current.creative:
                     announced.append(decision)
             if announced and self.publisher is not None:
                 # before storing: a failure here is retried
                 self.publisher.publish_many([(d, groups[d.cameras]) for d in announced], cause)
-            stale = set(self.store.save_many(writes))
-            changed += [d for d in announced if decision_id(d.cameras) not in stale]
-            pending = [cameras for cameras in pending if decision_id(cameras) in stale]
+            stale = set(self.store.save_many([(shard, body, stored[shard][1]) for shard, body in shards.items()]))
+            changed += [d for d in announced if slots[d.cameras][0] not in stale]
+            pending = [cameras for cameras in pending if slots[cameras][0] in stale]
         if not pending:
             return changed
         raise StaleStateError(f"camera sets {pending[:5]}: {ATTEMPTS} conflicting writes in a row")
+
+    def _live_entries(self, body: dict[str, Any], rules: Rules) -> dict[str, Any]:
+        """A shard's decisions without those of camera sets that the rules no longer hold (bounded by rules)."""
+        if self._live_keys[0] is not rules:
+            keys = {decision_slot(rules.camera_set_of(d) or ())[1] for d in rules.displays}
+            self._live_keys = (rules, frozenset(keys))
+        return {key: entry for key, entry in body.items() if key in self._live_keys[1]}
 
     def _audiences(
         self, camera_sets: list[tuple[str, ...]], camera: str, own: Presence, now: float | None

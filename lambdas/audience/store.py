@@ -1,9 +1,11 @@
-"""State in DynamoDB: one item per camera (its ``CameraState``) and one per set of cameras that displays
-watch (their shared ``Decision``).
+"""State in DynamoDB: one item per camera (its ``CameraState``), and the decisions of the sets of
+cameras that displays watch, in ``DECISION_SHARDS`` items.
 
-Items are ``{"Id": "camera#<id>" | "decision#<hash>", "Version": n, "Body": "<json>"}``; every write
+Items are ``{"Id": "camera#<id>" | "decisions#<shard>", "Version": n, "Body": "<json>"}``; every write
 is conditional on the version read, so two writers never overwrite each other's work (the
-loser reads again and redoes its step).
+loser reads again and redoes its step). A decision shard's body maps each camera set's key
+(``decision_slot``) to its decision: a frame from a camera that 1,000 camera sets include writes at
+most ``DECISION_SHARDS`` items, not 1,000.
 """
 
 from __future__ import annotations
@@ -15,18 +17,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-CAMERA, DECISION = "camera#", "decision#"
+CAMERA, DECISIONS = "camera#", "decisions#"
+#: Items the camera sets' decisions are spread over: the most one frame writes, however many camera sets
+#: include its camera. 64 keeps a shard of the largest rules document (256 KiB, some 10,000 camera sets,
+#: about 200 bytes a decision) near 32 KB, far below DynamoDB's 400 KB item limit.
+DECISION_SHARDS = 64
 #: The last valid rules document's version, default and displays (``audience.rules.Rules.last_known``).
 LAST_RULES = "rules#last"
 #: Keys one BatchGetItem call may read.
 BATCH_GET = 100
 
 
-def decision_id(cameras: tuple[str, ...]) -> str:
-    """The item id of the decision of the displays that watch ``cameras`` (``audience.rules.camera_set``):
-    a hash, as a display's camera ids together may pass DynamoDB's 2,048-byte key limit.
+def decision_slot(cameras: tuple[str, ...]) -> tuple[str, str]:
+    """Where the decision of the displays that watch ``cameras`` (``audience.rules.camera_set``) is kept:
+    the shard's item id and the key in its body, a hash, as a display's camera ids together may pass
+    DynamoDB's 2,048-byte key limit.
     """
-    return DECISION + hashlib.sha256("\n".join(cameras).encode()).hexdigest()[:32]
+    key = hashlib.sha256("\n".join(cameras).encode()).hexdigest()[:32]
+    return f"{DECISIONS}{int(key[:8], 16) % DECISION_SHARDS:02d}", key
 
 
 class StaleStateError(Exception):

@@ -11,7 +11,7 @@ from moto import mock_aws
 from agegender.frame_message import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
-from audience.store import DECISION, decision_id
+from audience.store import DECISION_SHARDS, DECISIONS, decision_slot
 from tests.unit.test_audience_tracking import T0, face, frame
 from tests.unit.test_frame_message import summary as frame_summary
 
@@ -288,7 +288,8 @@ def test_a_frames_work_does_not_grow_with_displays_of_other_cameras(aws):
     # Camera state read and written, last known rules read and kept, the one decision read and written.
     assert sorted(calls) == ["BatchGetItem", "GetItem", "GetItem", "PutItem", "PutItem", "PutItem"]
     stored = aws["dynamodb"].scan(TableName="state")["Items"]
-    assert [item["Id"]["S"] for item in stored if item["Id"]["S"].startswith(DECISION)] == [decision_id(("cam-7",))]
+    shards = [item["Id"]["S"] for item in stored if item["Id"]["S"].startswith(DECISIONS)]
+    assert shards == [decision_slot(("cam-7",))[0]]
     assert stage.current_decision("d-7")["DisplayId"] == "d-7"
     assert stage.current_decision("d-8") is None  # its camera has sent nothing yet
 
@@ -312,8 +313,8 @@ def test_displays_on_the_same_cameras_share_one_decision_item_and_message(aws):
     for t in range(4):
         stage.handle_frame(frame(t, face(0.5), camera="door-2"))
     stored = [item["Id"]["S"] for item in aws["dynamodb"].scan(TableName="state")["Items"]]
-    assert sorted(i for i in stored if i.startswith(DECISION)) == sorted(
-        [decision_id(("door-2",)), decision_id(("door-2", "door-3"))]
+    assert sorted(i for i in stored if i.startswith(DECISIONS)) == sorted(
+        {decision_slot(("door-2",))[0], decision_slot(("door-2", "door-3"))[0]}
     )
     assert stage.current_decision("d-0999")["Creative"] == stage.current_decision("lobby-1")["Creative"]
     assert stage.current_decision("corner")["Cameras"] == ["door-2", "door-3"]
@@ -351,3 +352,82 @@ def test_a_conflict_reads_the_other_cameras_again(aws):
     stage.store.save_many = camera_b_moves_first
     stage.handle_frame(frame(3, face(0.5), face(0.8), camera="door-a"))  # a second adult: a decision to write
     assert stage.current_decision("lobby-1")["Reason"] == "minor-present"
+
+
+def count_calls(client) -> list[str]:
+    """The API operations ``client`` makes from now on."""
+    calls: list[str] = []
+    real = client._make_api_call
+
+    def counted(operation, params):
+        calls.append(operation)
+        return real(operation, params)
+
+    client._make_api_call = counted
+    return calls
+
+
+def test_a_frame_writes_at_most_the_decision_shards_however_many_camera_sets(aws):
+    """1,000 displays on the sending camera, each with a camera of its own: 1,000 camera sets, 64 items."""
+    displays = {f"d-{i:04d}": {"Cameras": ["door-2", f"own-{i:04d}"]} for i in range(1000)}
+    doc = {**RULES_EXAMPLE, "Displays": displays}
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+    stage, _ = stage_of(aws)
+    stage.handle_frame(frame(0, face(0.5), camera="door-2"))  # the rules are read and kept
+    calls = count_calls(aws["dynamodb"])
+    stage.handle_frame(frame(1, face(0.5), face(0.2, age=8.0), camera="door-2"))  # a child: every set changes
+    assert calls.count("PutItem") == 1 + DECISION_SHARDS  # the camera, then each shard once
+    stored = aws["dynamodb"].scan(TableName="state")["Items"]
+    shards = [item for item in stored if item["Id"]["S"].startswith(DECISIONS)]
+    assert len(shards) == DECISION_SHARDS
+    assert sum(len(json.loads(item["Body"]["S"])) for item in shards) == 1000
+    assert {stage.current_decision(d)["Reason"] for d in displays} == {"minor-present"}
+    assert stage.current_decision("d-0042")["Cameras"] == ["door-2", "own-0042"]
+
+
+def same_shard_cameras() -> tuple[str, str]:
+    """Two camera ids whose one-camera sets' decisions lie in the same shard."""
+    return next(
+        (f"cam-{i}", f"cam-{j}")
+        for i in range(200)
+        for j in range(i + 1, 200)
+        if decision_slot((f"cam-{i}",))[0] == decision_slot((f"cam-{j}",))[0]
+    )
+
+
+def test_a_shard_keeps_only_the_camera_sets_the_rules_hold(aws):
+    """Rules edited over time cannot grow a shard: sets no display watches any more leave at its next write."""
+    stage, _ = stage_of(aws)
+    old, new = same_shard_cameras()
+    for version, cameras in enumerate((old, new)):
+        doc = {**RULES_EXAMPLE, "Version": f"v{version}", "Displays": {"lobby-1": {"Cameras": [cameras]}}}
+        aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+        stage.rules._checked = -float("inf")  # read the edit now, not after the cache period
+        stage.handle_frame(frame(version, face(0.5), camera=cameras))
+    shard, new_key = decision_slot((new,))
+    body, _ = stage.store.load(shard)
+    assert sorted(body) == [new_key]  # the old camera's set, written by the first frame, pruned by the second
+    assert stage.current_decision("lobby-1")["Cameras"] == [new]
+
+
+def test_a_conflict_on_a_shared_shard_keeps_both_camera_sets_decisions(aws):
+    """Two cameras whose camera sets share a shard: a write between our read and our write is kept, and ours
+    is redone on a fresh read.
+    """
+    pair = same_shard_cameras()
+    doc = {**RULES_EXAMPLE, "Displays": {"lobby-1": {"Cameras": [pair[0]]}, "till": {"Cameras": [pair[1]]}}}
+    aws["s3"].put_object(Bucket="results", Key=ENV["RULES_KEY"], Body=json.dumps(doc).encode())
+    stage, other = stage_of(aws)[0], stage_of(aws)[0]
+    real = stage.store.save_many
+
+    def the_other_camera_writes_first(items):
+        if not getattr(the_other_camera_writes_first, "done", False):
+            the_other_camera_writes_first.done = True
+            other.handle_frame(frame(0, face(0.5), face(0.2, age=8.0), camera=pair[1]))
+        return real(items)
+
+    stage.store.save_many = the_other_camera_writes_first
+    outcome = stage.handle_frame(frame(0, face(0.5), camera=pair[0]))
+    assert [d.cameras for d in outcome.decisions] == [(pair[0],)]
+    assert stage.current_decision("lobby-1")["Reason"] != "minor-present"
+    assert stage.current_decision("till")["Reason"] == "minor-present"
