@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import keras
@@ -62,3 +63,18 @@ class SourceValidation(keras.callbacks.Callback):
         """Load the best epoch's weights into the inference model (no-op before any epoch finished)."""
         if self.weights.exists():
             self.inference_model.load_weights(self.weights)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training after the first epoch that finishes ``minutes`` after training began (a machine lent for
+    a fixed time, SageMaker's ``max_run``): the best epoch so far is kept as usual.
+    """
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.minutes = minutes
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if time.monotonic() - self.started > self.minutes * 60:
+            self.model.stop_training = True

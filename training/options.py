@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hp.add_argument("--dropout", type=float, default=0.3)
     hp.add_argument("--epochs", type=int, default=40)
+    hp.add_argument(
+        "--max_minutes",
+        type=float,
+        default=0.0,
+        help="end training after the first epoch that finishes this many minutes in (0: no limit); the learning "
+        "rate schedule still spans --epochs",
+    )
     hp.add_argument("--batch_size", type=int, default=64)
     hp.add_argument("--learning_rate", type=float, default=3e-3, help="peak learning rate (cosine decay)")
     hp.add_argument("--warmup_epochs", type=float, default=1.0)
@@ -113,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="with --teacher, the teacher's share of each target where a face also has its own label (a face "
         "without an age learns the teacher's alone); the hard labels keep the rest",
+    )
+    hp.add_argument(
+        "--teacher_age_weight",
+        type=float,
+        default=None,
+        help="the teacher's share of the age target alone (default: --teacher_weight); 0 keeps known ages on "
+        "their labels, where the teacher is weaker, while gender still learns from it",
     )
     hp.add_argument(
         "--crop_scale",

@@ -85,7 +85,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
 
     from agegender.contract import AGE_OUTPUT, GENDER_OUTPUT
     from training.augment import build_augmenter
-    from training.callbacks import SourceValidation
+    from training.callbacks import SourceValidation, TimeBudget
     from training.model import at_input_size, build_model, compile_model, with_augmentation
 
     train_set, val_set = data.train, data.val
@@ -123,7 +123,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     def targets(split: FaceDataset) -> dict[str, object]:
         if args.teacher is None:
             return {GENDER_OUTPUT: split.genders[:, None].astype("float32"), AGE_OUTPUT: split.ages.astype("float32")}
-        return distillation_targets(split, args.teacher_weight)
+        return distillation_targets(split, args.teacher_weight, args.teacher_age_weight)
 
     suffix = "/all/detected" if args.holdout_source else "/val/detected"
     watched = {key.split("/")[0]: faces for key, faces in data.checks.items() if key.endswith(suffix)}
@@ -143,6 +143,7 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
             validation,
             keras.callbacks.CSVLogger(str(args.output_data_dir / "history.csv"), append=True),
             keras.callbacks.TerminateOnNaN(),
+            *([TimeBudget(args.max_minutes)] if args.max_minutes else []),
             *extra_callbacks,
         ],
     )
@@ -150,12 +151,14 @@ def fit(args: argparse.Namespace, data: MixedData, extra_callbacks: tuple = ()) 
     return model
 
 
-def distillation_targets(split: FaceDataset, teacher_weight: float) -> dict[str, object]:
+def distillation_targets(
+    split: FaceDataset, teacher_weight: float, age_weight: float | None = None
+) -> dict[str, object]:
     """Targets that blend the teacher's outputs with the hard labels (``training.model.DISTILLED_AGE_COLUMNS``).
 
     Gender: ``w * teacher + (1 - w) * label`` where the teacher read the row, the label elsewhere. Age: the
-    known age (or ``UNKNOWN``), the teacher's distribution (zeros where none) and ``w`` per row, for
-    ``AgeDistributionLoss`` to blend with the label's Gaussian.
+    known age (or ``UNKNOWN``), the teacher's distribution (zeros where none) and ``age_weight`` (``w`` when
+    None) per row, for ``AgeDistributionLoss`` to blend with the label's Gaussian.
     """
     import numpy as np
 
@@ -166,7 +169,7 @@ def distillation_targets(split: FaceDataset, teacher_weight: float) -> dict[str,
     gender = np.where(
         taught, teacher_weight * np.nan_to_num(split.teacher_p_female) + (1 - teacher_weight) * hard, hard
     )
-    weight = np.where(taught, teacher_weight, 0.0).astype("float32")
+    weight = np.where(taught, teacher_weight if age_weight is None else age_weight, 0.0).astype("float32")
     age = np.concatenate(
         [split.ages.astype("float32")[:, None], split.teacher_age.astype("float32"), weight[:, None]], axis=1
     )

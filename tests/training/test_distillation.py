@@ -55,6 +55,13 @@ def test_targets_blend_the_teacher_with_the_labels_only_where_it_read_the_view()
     np.testing.assert_allclose(age[:, -1], [0.5, 0.0, 0.5])
 
 
+def test_gender_can_learn_from_the_teacher_while_known_ages_keep_their_labels():
+    faces = rows([30, UNKNOWN], [1, 0], [0.2, 0.9], [one_hot(50), one_hot(40)])
+    targets = distillation_targets(faces, 0.8, age_weight=0.0)
+    np.testing.assert_allclose(targets["gender"][:, 0], [0.36, 0.72])
+    np.testing.assert_allclose(targets["age_probs"][:, -1], [0.0, 0.0])  # the unknown age still follows the teacher
+
+
 def test_the_age_loss_learns_the_teacher_alone_where_the_age_is_unknown():
     loss = AgeDistributionLoss(sigma=3.0, l1_weight=0.0, reduction=None)
     faces = rows([UNKNOWN, 30], [0, 0], [0.5, np.nan], [one_hot(40), [0.0] * 101])

@@ -162,3 +162,13 @@ def test_the_best_epoch_on_the_sources_is_kept(tmp_path):
     if callback.best()["epoch"] == 0:
         callback.restore_best()
         np.testing.assert_array_equal(model.get_weights()[0], kept[0])
+
+
+def test_a_time_budget_ends_training_after_the_epoch_that_passes_it():
+    from training.callbacks import TimeBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((8, 2), "float32"), np.zeros((8, 1), "float32")
+    assert len(model.fit(x, y, epochs=4, verbose=0, callbacks=[TimeBudget(0.0)]).history["loss"]) == 1
+    assert len(model.fit(x, y, epochs=4, verbose=0, callbacks=[TimeBudget(60.0)]).history["loss"]) == 4
