@@ -43,7 +43,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _DEFAULTS = CameraSettings()
 #: Variable -> (meaning, default); the stack sets the ones without a default.
 VARIABLES = {
-    "STATE_TABLE": ("DynamoDB table of camera and display state", None),
+    "STATE_TABLE": ("DynamoDB table of camera state and the decisions of camera sets", None),
     "RESULTS_BUCKET": ("bucket the audience records are written to (audience/...)", None),
     "RULES_BUCKET": ("bucket holding the rules document", None),
     "RULES_KEY": ("key of the rules document", DEFAULT_RULES_KEY),
