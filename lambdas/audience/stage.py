@@ -41,14 +41,24 @@ DISPLAYS_PER_MESSAGE = 50
 
 def display_decision(store: StateStore, rules: Rules, display: str) -> dict[str, Any] | None:
     """A display's current decision (its camera set's), as its endpoint returns it; None: none yet."""
-    cameras = rules.camera_set_of(display)
-    if cameras is None:
-        return None
-    shard, key = decision_slot(cameras)
-    body, _ = store.load(shard)
-    if body is None or key not in body:
-        return None
-    return {"DisplayId": display, **Decision.from_dict({**body[key], "Cameras": cameras}).to_dict()}
+    return display_decisions(store, rules, [display])[display]
+
+
+def display_decisions(store: StateStore, rules: Rules, displays: list[str]) -> dict[str, dict[str, Any] | None]:
+    """``display_decision`` for many displays, reading each shard they need once."""
+    camera_sets = {display: rules.camera_set_of(display) for display in displays}
+    slots = {cameras: decision_slot(cameras) for cameras in camera_sets.values() if cameras is not None}
+    shards = store.load_many(sorted({shard for shard, _ in slots.values()}))
+    found: dict[str, dict[str, Any] | None] = dict.fromkeys(displays)
+    for display, cameras in camera_sets.items():
+        if cameras is None:
+            continue  # not a configured display
+        shard, key = slots[cameras]
+        body = shards[shard][0]
+        if body and key in body:
+            decision = Decision.from_dict({**body[key], "Cameras": cameras})
+            found[display] = {"DisplayId": display, **decision.to_dict()}
+    return found
 
 
 def _stored(decision: Decision) -> dict[str, Any]:

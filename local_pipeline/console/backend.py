@@ -17,7 +17,7 @@ from agegender.decoding import DEFAULT_MAX_BYTES
 from agegender.locations import result_key
 from audience.camera import CameraState
 from audience.rules import MAX_VERSION_CHARS, RULES_EXAMPLE, InvalidRulesError, Rules, parse_rules
-from audience.stage import display_decision
+from audience.stage import display_decisions
 from audience.store import CAMERA, StateStore
 from local_pipeline.displays import AudienceReport, audience_report, put_rules, read_rules
 
@@ -187,9 +187,8 @@ class ConsoleBackend:
             ]
         rules = self.rules()
         if rules is not None:
-            for display in rules.displays_of(camera):
-                decision = display_decision(store, rules, display)
-                decisions.append(decision or {"DisplayId": display, "Creative": None})
+            shown = display_decisions(store, rules, rules.displays_of(camera))
+            decisions = [decision or {"DisplayId": display, "Creative": None} for display, decision in shown.items()]
         return {"tracks": tracks, "decisions": decisions, "stage": True, "latest_key": (body or {}).get("latest_key")}
 
     def rules(self) -> Rules | None:

@@ -11,6 +11,7 @@ from moto import mock_aws
 from agegender.frame_message import parse_frame
 from audience.function import AudienceSettings, build_stage, create_handlers
 from audience.rules import RULES_EXAMPLE
+from audience.stage import display_decisions
 from audience.store import DECISION_SHARDS, DECISIONS, decision_slot
 from tests.unit.test_audience_tracking import T0, face, frame
 from tests.unit.test_frame_message import summary as frame_summary
@@ -383,6 +384,12 @@ def test_a_frame_writes_at_most_the_decision_shards_however_many_camera_sets(aws
     assert sum(len(json.loads(item["Body"]["S"])) for item in shards) == 1000
     assert {stage.current_decision(d)["Reason"] for d in displays} == {"minor-present"}
     assert stage.current_decision("d-0042")["Cameras"] == ["door-2", "own-0042"]
+    calls.clear()
+    rules = stage.rules.get()
+    every = display_decisions(stage.store, rules, [*displays, "not-a-display"])
+    assert calls == ["BatchGetItem"]  # the console's view of 1,000 displays: each shard read once
+    assert every["not-a-display"] is None
+    assert every["d-0042"] == stage.current_decision("d-0042")
 
 
 def same_shard_cameras() -> tuple[str, str]:
