@@ -59,8 +59,8 @@ def put_rules(s3: Any, bucket: str, key: str, document: str | bytes, config: Pip
 def read_rules(s3: Any, bucket: str, key: str) -> Rules | None:
     """The stored rules document, parsed; None where there is none or it is invalid."""
     try:
-        return parse_rules(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
-    except (ClientError, InvalidRulesError, UnicodeDecodeError):
+        return parse_rules(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except (ClientError, InvalidRulesError):  # a document that is not UTF-8 is an InvalidRulesError
         return None
 
 

@@ -56,13 +56,14 @@ def display_decisions(store: StateStore, rules: Rules, displays: list[str]) -> d
         shard, key = slots[cameras]
         body = shards[shard][0]
         if body and key in body:
-            decision = Decision.from_dict({**body[key], "Cameras": cameras})
-            found[display] = {"DisplayId": display, **decision.to_dict()}
+            found[display] = {"DisplayId": display, "Cameras": list(cameras), **body[key]}
     return found
 
 
-def _stored(decision: Decision) -> dict[str, Any]:
-    """A decision as its shard keeps it: without its cameras, which its key stands for."""
+def without_cameras(decision: Decision) -> dict[str, Any]:
+    """A decision as a shard keeps it (its key stands for the cameras) and as a message carries it to
+    displays of camera sets that decided alike.
+    """
     return {key: value for key, value in decision.to_dict().items() if key != "Cameras"}
 
 
@@ -175,8 +176,8 @@ class DecisionPublisher:
         decided = round(time.time(), 3)
         alike: dict[str, list[str]] = {}
         for decision, displays in decisions:
-            body = {key: value for key, value in decision.to_dict().items() if key != "Cameras"}
-            alike.setdefault(json.dumps(body, sort_keys=True, allow_nan=False), []).extend(displays)
+            body = json.dumps(without_cameras(decision), sort_keys=True, allow_nan=False)
+            alike.setdefault(body, []).extend(displays)
         messages = [
             (json.loads(body), displays[start : start + DISPLAYS_PER_MESSAGE])
             for body, displays in alike.items()
@@ -321,7 +322,7 @@ class AudienceStage:
                     continue
                 if shard not in shards:
                     shards[shard] = self._live_entries(body, rules)
-                shards[shard][key] = _stored(decision)
+                shards[shard][key] = without_cameras(decision)
                 if current is None or decision.creative != current.creative:
                     announced.append(decision)
             if announced and self.publisher is not None:
