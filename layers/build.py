@@ -26,6 +26,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from agegender.assets import CLASSIFIERS, MODELS_DIR
+from agegender.contract import contract_path
 from layers import BUILD_DIR, REPO_ROOT
 
 CONSTRAINTS = Path(__file__).resolve().parent / "constraints.txt"
@@ -43,10 +45,11 @@ PRUNE_DIR_NAMES = ("__pycache__", "tests")
 #: The function package: the handler, the core library and the models it loads (the detector's
 #: fixed-shape files, and the stack's classifier with its contract: ``CLASSIFIER_MODELS``).
 FUNCTION_MODELS = ("detector/yunet_n_*.tflite",)
-#: The files of each classifier a stack can choose (``PipelineConfig.classifier``).
+#: The files of each classifier a stack can choose (``PipelineConfig.classifier``): its model and contract,
+#: relative to ``models/``.
 CLASSIFIER_MODELS = {
-    "small": ("agegender.tflite", "agegender.contract.json"),
-    "accurate": ("accurate/faceres_deep_f16.tflite", "accurate/faceres_deep_f16.contract.json"),
+    name: tuple(str(p.relative_to(MODELS_DIR)) for p in (path, contract_path(path)))
+    for name, path in CLASSIFIERS.items()
 }
 #: The inference function's entry point and package.
 FUNCTION_HANDLERS = ("inference_handler.py",)
