@@ -135,6 +135,16 @@ def with_augmentation(model: keras.Model, augmenter: keras.Model) -> keras.Model
 DISTILLED_AGE_COLUMNS = labels.MAX_AGE + 3
 
 
+def _distilled(y_true: KerasTensor) -> bool:
+    """The age target has the distilled columns (``DISTILLED_AGE_COLUMNS``), not the age alone."""
+    return len(y_true.shape) == 2 and y_true.shape[-1] == DISTILLED_AGE_COLUMNS
+
+
+def _labelled_ages(y_true: KerasTensor) -> KerasTensor:
+    """Each face's own age, (N,), negative where unknown, from either form of the age target."""
+    return y_true[:, 0] if _distilled(y_true) else ops.reshape(y_true, (-1,))
+
+
 @keras.saving.register_keras_serializable(package="agegender")
 class AgeDistributionLoss(keras.losses.Loss):
     """Cross-entropy to a Gaussian label distribution plus ``l1_weight`` x |expected age - age|.
@@ -154,8 +164,8 @@ class AgeDistributionLoss(keras.losses.Loss):
         teacher read add nothing.
         """
         y_true = ops.cast(y_true, "float32")
-        distilled = len(y_true.shape) == 2 and y_true.shape[-1] == DISTILLED_AGE_COLUMNS
-        raw = y_true[:, :1] if distilled else ops.reshape(y_true, (-1, 1))
+        distilled = _distilled(y_true)
+        raw = ops.expand_dims(_labelled_ages(y_true), 1)
         known = ops.cast(ops.squeeze(raw, 1) >= 0.0, "float32")
         age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
         bins = ops.expand_dims(ops.arange(labels.MAX_AGE + 1, dtype="float32"), 0)
@@ -182,9 +192,7 @@ def age_mae(y_true: KerasTensor, y_pred: KerasTensor) -> KerasTensor:
     """Mean absolute error of the expected age, in years (a Keras metric; faces without an age count 0)."""
     bins = ops.arange(labels.MAX_AGE + 1, dtype="float32")
     expected = ops.sum(ops.cast(y_pred, "float32") * bins, axis=-1)
-    y_true = ops.cast(y_true, "float32")
-    distilled = len(y_true.shape) == 2 and y_true.shape[-1] == DISTILLED_AGE_COLUMNS
-    raw = y_true[:, 0] if distilled else ops.reshape(y_true, (-1,))
+    raw = _labelled_ages(ops.cast(y_true, "float32"))
     age = ops.clip(raw, 0.0, float(labels.MAX_AGE))
     return ops.cast(raw >= 0.0, "float32") * ops.abs(expected - age)
 
